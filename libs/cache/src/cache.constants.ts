@@ -1,0 +1,4 @@
+/** Resolved, validated options (internal). */
+export const CACHE_OPTIONS = Symbol('elile.cache.options');
+/** The CacheStore chosen by the options (internal). */
+export const CACHE_STORE = Symbol('elile.cache.store');

@@ -1,0 +1,48 @@
+/**
+ * Every sentence the library logs or throws about its connection lives here, and this is the one
+ * place secrets are removed. ioredis errors carry the AUTH arguments in `command.args`, and a URL
+ * may hold a password, so nothing from a connection reaches a log or an error without `redact`.
+ */
+
+/** `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0`. */
+export function redactUrl(url: string): string {
+  return url.replace(/^(rediss?:\/\/)([^@/]*)@/, (_match, scheme: string, auth: string) => {
+    const user = auth.includes(':') ? auth.slice(0, auth.indexOf(':')) : '';
+    return `${scheme}${user}${auth.includes(':') ? ':***' : ''}@`;
+  });
+}
+
+/** Replaces each secret that occurs in `text`; secrets shorter than 3 characters are left alone. */
+export function redact(text: string, secrets: ReadonlyArray<string | undefined>): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret && secret.length >= 3) result = result.split(secret).join('***');
+  }
+  return result;
+}
+
+export const messages = {
+  connected: (target: string) => `Redis ready at ${target}`,
+  connectionLost: (target: string) => `Redis connection to ${target} lost; reconnecting in the background`,
+  reconnecting: (delayMs: number) => `Reconnecting to Redis in ${delayMs} ms`,
+  initialConnectFailed: (target: string, reason: string) =>
+    `Could not connect to Redis at ${target} during startup (${reason}); cache calls fail fast and ` +
+    `degrade to their loaders until it is reachable`,
+  connectionError: (reason: string) => `Redis connection error: ${reason}`,
+  maxConnectionsIgnored: (value: number) =>
+    `redis.maxConnections (ELILE_REDIS_MAX_CONNECTIONS) is ${value}, but ioredis multiplexes all ` +
+    `commands over one connection: there is no pool to size, so the value has no effect`,
+  redisDisabled: () =>
+    `RedisClient is not available: CacheModule is configured with store 'memory'. ` +
+    `Configure store 'redis' to use it.`,
+  notConnected: (command: string) => `Redis is not connected; "${command}" was not sent`,
+  timedOut: (command: string, timeoutMs: number) =>
+    `Redis did not answer "${command}" within ${timeoutMs} ms; its outcome is unknown`,
+  commandFailed: (command: string, reason: string) => `Redis rejected "${command}": ${reason}`,
+  cacheDegraded: (domain: string, operation: string, reason: string) =>
+    `Cache "${domain}" ${operation} failed (${reason}); served from the source instead`,
+  cacheWriteFailed: (domain: string, operation: string, reason: string) =>
+    `Cache "${domain}" ${operation} failed (${reason}); nothing was cached`,
+  corruptEntry: (domain: string, reason: string) =>
+    `Cache "${domain}" found an entry it cannot decode (${reason}); deleted it and treated it as a miss`,
+};

@@ -1,0 +1,316 @@
+import { Logger } from '@nestjs/common';
+import { CacheArgumentError, CacheDecodeError, type CacheError } from '../cache.errors';
+import { messages } from '../cache.messages';
+import { EntryCodec, LEASED } from '../codec/entry-codec';
+import { describe, secondsToMs } from '../options/duration.util';
+import type { ResolvedDomain } from '../options/resolve-options';
+import { escapeGlob } from '../redis/glob.util';
+import type { CacheStore } from '../store/cache-store.interface';
+import { RateLimitedLogger } from '../support/rate-limited-logger';
+import { CacheCounters, type CacheStats } from './cache-stats';
+import { SingleFlight } from './single-flight';
+
+/** Options of one `getOrSet` call. */
+export interface GetOrSetOptions {
+  /** Time to live in seconds; the domain's default when omitted. */
+  ttl?: number;
+}
+
+/** One entry of `setMany`. */
+export interface CacheEntry<T> {
+  key: string;
+  value: T;
+  /** Time to live in seconds; the domain's default when omitted. */
+  ttl?: number;
+}
+
+const MISS = Symbol('elile.cache.miss');
+
+/**
+ * The cache of one domain (`screening`, `subject`, …): its keys are `namespace + prefix + key`
+ * and its entries live for the domain's TTL unless a call says otherwise. TTLs are in seconds.
+ *
+ * Failure policy: reads and fills degrade — Redis down or slow, or an entry that does not decode,
+ * is a miss, counted in `stats()` and logged (rate-limited); `getOrSet` then serves the loader's
+ * result. Invalidations (`delete`, `invalidatePattern`) throw, because a lost invalidation would
+ * serve stale data until the TTL and the caller must know.
+ */
+export class CacheService<T = unknown> {
+  private readonly counters = new CacheCounters();
+  private readonly loads = new SingleFlight<T>();
+  private readonly log: RateLimitedLogger;
+  private readonly keyPrefix: string;
+
+  constructor(
+    private readonly domain: ResolvedDomain,
+    namespace: string,
+    private readonly store: CacheStore,
+    private readonly entries: EntryCodec,
+    private readonly leaseTtlMs: number,
+  ) {
+    this.keyPrefix = namespace + domain.prefix;
+    this.log = new RateLimitedLogger(new Logger(`ElileCache:${domain.name}`));
+  }
+
+  /** The domain's name. */
+  get name(): string {
+    return this.domain.name;
+  }
+
+  /** The domain's default TTL in seconds. */
+  get defaultTtl(): number {
+    return this.domain.ttlMs / 1000;
+  }
+
+  /** The Redis key under which `key` is stored. */
+  fullKey(key: string): string {
+    return this.keyPrefix + checkKey(key);
+  }
+
+  /** The cached value, or `undefined` on a miss. A cached `null` is a hit and returns `null`. */
+  async get(key: string): Promise<T | undefined> {
+    const fullKey = this.fullKey(key);
+    let entry: Buffer | undefined;
+    try {
+      entry = await this.store.get(fullKey);
+    } catch (error) {
+      this.degrade('get', error);
+      return undefined;
+    }
+    const value = this.decodeRead(fullKey, entry);
+    return value === MISS ? undefined : value;
+  }
+
+  /**
+   * Stores a value for `ttl` seconds (the domain's default when omitted). Returns false when the
+   * cache could not store it (counted and logged).
+   * @throws CacheSerializationError when the value cannot be encoded.
+   * @throws CacheArgumentError for an empty key or a TTL that is not a positive number.
+   */
+  async set(key: string, value: T, ttl?: number): Promise<boolean> {
+    const fullKey = this.fullKey(key);
+    const ttlMs = this.ttlMs(ttl);
+    const bytes = this.entries.encode(value);
+    try {
+      await this.store.set(fullKey, bytes, ttlMs);
+      return true;
+    } catch (error) {
+      this.degradeWrite('set', error);
+      return false;
+    }
+  }
+
+  /**
+   * Removes an entry; returns whether it existed.
+   * @throws CacheUnavailableError | CacheTimeoutError when the invalidation may not have happened.
+   */
+  async delete(key: string): Promise<boolean> {
+    return (await this.store.delete([this.fullKey(key)])) > 0;
+  }
+
+  /** Whether a value is cached under `key` (a read-through in progress does not count). */
+  async exists(key: string): Promise<boolean> {
+    const fullKey = this.fullKey(key);
+    try {
+      const head = await this.store.peek(fullKey);
+      return this.entries.isValueHead(head);
+    } catch (error) {
+      this.degrade('exists', error);
+      return false;
+    }
+  }
+
+  /**
+   * Read-through: the cached value, or the loader's result, stored for `ttl` seconds. Concurrent
+   * calls for the same key in this process run the loader once and share its result or error.
+   *
+   * A fill never overwrites a newer write or an invalidation: the miss takes a lease on the key,
+   * and the result is stored only if the lease is still there (any `set`, `delete` or pattern
+   * invalidation in between removes it). When another process holds the lease, the loader's
+   * result is served without being stored.
+   *
+   * Cache failures never fail this call; the loader's own errors propagate and are not cached.
+   */
+  getOrSet(key: string, loader: () => T | Promise<T>, options: GetOrSetOptions = {}): Promise<T> {
+    const fullKey = this.fullKey(key);
+    const ttlMs = this.ttlMs(options.ttl);
+    return this.loads.run(fullKey, () => this.readThrough(fullKey, loader, ttlMs));
+  }
+
+  /** Values of several keys in one round trip, aligned with `keys`; misses are `undefined`. */
+  async getMany(keys: readonly string[]): Promise<Array<T | undefined>> {
+    const fullKeys = keys.map((key) => this.fullKey(key));
+    let found: Array<Buffer | undefined>;
+    try {
+      found = await this.store.getMany(fullKeys);
+    } catch (error) {
+      this.degrade('getMany', error);
+      return fullKeys.map(() => undefined);
+    }
+    return found.map((entry, i) => {
+      const value = this.decodeRead(fullKeys[i], entry);
+      return value === MISS ? undefined : value;
+    });
+  }
+
+  /**
+   * Stores several values in one round trip. Every entry is validated and encoded before anything
+   * is written. Returns false when the cache could not store them (counted and logged).
+   * @throws CacheSerializationError | CacheArgumentError before writing anything.
+   */
+  async setMany(entries: ReadonlyArray<CacheEntry<T>>): Promise<boolean> {
+    const encoded = entries.map(({ key, value, ttl }) => ({
+      key: this.fullKey(key),
+      ttlMs: this.ttlMs(ttl),
+      value: this.entries.encode(value),
+    }));
+    try {
+      await this.store.setMany(encoded);
+      return true;
+    } catch (error) {
+      this.degradeWrite('setMany', error);
+      return false;
+    }
+  }
+
+  /**
+   * Deletes this domain's entries whose key (without the prefix) matches a Redis glob pattern.
+   * Escape ids inside the pattern with `escapeGlob`. Uses SCAN, never KEYS; returns the count.
+   * @throws CacheUnavailableError | CacheTimeoutError when the invalidation may be incomplete.
+   */
+  invalidatePattern(pattern: string): Promise<number> {
+    if (typeof pattern !== 'string' || pattern === '') {
+      throw new CacheArgumentError(`invalidatePattern needs a non-empty pattern, got ${describe(pattern)}`);
+    }
+    return this.store.deleteMatching(escapeGlob(this.keyPrefix) + pattern);
+  }
+
+  /** Deletes every entry of this domain (SCAN + UNLINK in batches). */
+  clear(): Promise<number> {
+    return this.invalidatePattern('*');
+  }
+
+  /** Hits, misses, hit ratio and failures of this domain since the process started. */
+  stats(): CacheStats {
+    return this.counters.snapshot();
+  }
+
+  private async readThrough(fullKey: string, loader: () => T | Promise<T>, ttlMs: number): Promise<T> {
+    let entry: Buffer | undefined;
+    try {
+      entry = await this.store.get(fullKey);
+    } catch (error) {
+      this.degrade('getOrSet', error);
+      return this.load(loader);
+    }
+    const cached = this.decodeRead(fullKey, entry);
+    if (cached !== MISS) return cached;
+
+    const lease = this.entries.newLease();
+    let holder: Buffer | undefined;
+    try {
+      holder = await this.store.setIfAbsent(fullKey, lease, this.leaseTtlMs);
+    } catch (error) {
+      this.degrade('getOrSet', error);
+      return this.load(loader);
+    }
+    if (holder !== undefined) {
+      // Filled by someone else since our read, or another process is loading it right now.
+      const value = this.decode(fullKey, holder);
+      return value === MISS ? this.load(loader) : value;
+    }
+
+    let value: T;
+    try {
+      value = await this.load(loader);
+    } catch (error) {
+      await this.releaseLease(fullKey, lease);
+      throw error;
+    }
+    await this.fill(fullKey, lease, value, ttlMs);
+    return value;
+  }
+
+  private async fill(fullKey: string, lease: Buffer, value: T, ttlMs: number): Promise<void> {
+    let bytes: Buffer;
+    try {
+      bytes = this.entries.encode(value);
+    } catch (error) {
+      this.degradeWrite('getOrSet', error);
+      await this.releaseLease(fullKey, lease);
+      return;
+    }
+    try {
+      if (!(await this.store.replaceIf(fullKey, lease, bytes, ttlMs))) this.counters.staleFillsDiscarded++;
+    } catch (error) {
+      this.degradeWrite('getOrSet', error);
+    }
+  }
+
+  private async releaseLease(fullKey: string, lease: Buffer): Promise<void> {
+    try {
+      await this.store.replaceIf(fullKey, lease, undefined, 0);
+    } catch {
+      // The lease expires by itself within leaseTtl; until then other readers load from the source.
+    }
+  }
+
+  private load(loader: () => T | Promise<T>): Promise<T> {
+    this.counters.loads++;
+    return Promise.resolve().then(loader);
+  }
+
+  /** Decodes a read and counts it as a hit or a miss. */
+  private decodeRead(fullKey: string, entry: Buffer | undefined): T | typeof MISS {
+    const value = entry === undefined ? MISS : this.decode(fullKey, entry);
+    if (value === MISS) this.counters.misses++;
+    else this.counters.hits++;
+    return value;
+  }
+
+  private decode(fullKey: string, entry: Buffer): T | typeof MISS {
+    try {
+      const value = this.entries.decode(entry);
+      return value === LEASED ? MISS : (value as T);
+    } catch (error) {
+      this.dropCorrupt(fullKey, entry, error as CacheDecodeError);
+      return MISS;
+    }
+  }
+
+  private dropCorrupt(fullKey: string, entry: Buffer, error: CacheDecodeError): void {
+    this.counters.corruptEntries++;
+    this.counters.errors++;
+    this.log.warn('corrupt', messages.corruptEntry(this.domain.name, error.message));
+    // Only these exact bytes: a valid value written meanwhile must survive. Commands on one
+    // connection run in order, so a lease taken right after this sees the key already cleared.
+    this.store.replaceIf(fullKey, entry, undefined, 0).catch(() => {
+      // Left for its TTL; every read of it stays a miss.
+    });
+  }
+
+  private degrade(operation: string, error: unknown): void {
+    this.counters.errors++;
+    this.log.warn(operation, messages.cacheDegraded(this.domain.name, operation, reasonOf(error)));
+  }
+
+  private degradeWrite(operation: string, error: unknown): void {
+    this.counters.errors++;
+    this.log.warn(`${operation}:write`, messages.cacheWriteFailed(this.domain.name, operation, reasonOf(error)));
+  }
+
+  private ttlMs(ttl: number | undefined): number {
+    return ttl === undefined ? this.domain.ttlMs : secondsToMs(ttl, 'TTL');
+  }
+}
+
+function checkKey(key: string): string {
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new CacheArgumentError(`Cache keys must be non-empty strings, got ${describe(key)}`);
+  }
+  return key;
+}
+
+function reasonOf(error: unknown): string {
+  return (error as CacheError)?.message ?? String(error);
+}

@@ -1,0 +1,62 @@
+import { CacheSerializationError } from '../cache.errors';
+import type { CacheCodec } from './codec.interface';
+import { mayHoldDangerousKeys, stripDangerousKeys } from './dangerous-keys.util';
+
+/**
+ * Plain JSON, readable in redis-cli. It accepts only values JSON represents exactly, and refuses
+ * the rest (Date, Map, Set, BigInt, Buffer, `undefined`, non-finite numbers) instead of letting a
+ * hit return a different type than the miss that filled it.
+ */
+export class JsonCodec implements CacheCodec {
+  static readonly ID = 2;
+  readonly id = JsonCodec.ID;
+
+  encode(value: unknown): Buffer {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(value, rejectNonJson);
+    } catch (error) {
+      if (error instanceof CacheSerializationError) throw error;
+      throw new CacheSerializationError(`Cannot cache this value as JSON: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    if (text === undefined) throw new CacheSerializationError(`Cannot cache ${typeof value} as JSON`);
+    return Buffer.from(text);
+  }
+
+  decode(bytes: Buffer): unknown {
+    const value: unknown = JSON.parse(bytes.toString('utf8'));
+    return mayHoldDangerousKeys(bytes) ? stripDangerousKeys(value) : value;
+  }
+}
+
+function rejectNonJson(this: unknown, key: string, value: unknown): unknown {
+  // `this[key]` is the value before toJSON ran, so a Date is still a Date here.
+  const original = (this as Record<string, unknown>)[key];
+  // A property holding `undefined` is dropped, which reads the same; anywhere else it would change.
+  if (original === undefined && key !== '' && !Array.isArray(this)) return value;
+  const kind = nonJsonKind(original);
+  if (kind) throw new CacheSerializationError(`The JSON codec cannot represent ${kind}${key ? ` (at "${key}")` : ''}`);
+  return value;
+}
+
+function nonJsonKind(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+    case 'bigint':
+      return `a ${typeof value}`;
+    case 'number':
+      return Number.isFinite(value) ? undefined : String(value);
+    case 'object':
+      if (value instanceof Date) return 'a Date';
+      if (value instanceof Map) return 'a Map';
+      if (value instanceof Set) return 'a Set';
+      if (ArrayBuffer.isView(value)) return 'binary data';
+      return undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,31 @@
+export { CacheModule } from './cache.module';
+export {
+  CacheArgumentError,
+  CacheCommandError,
+  CacheConfigurationError,
+  CacheDecodeError,
+  CacheError,
+  CacheSerializationError,
+  CacheTimeoutError,
+  CacheUnavailableError,
+} from './cache.errors';
+export type {
+  CacheDomainOptions,
+  CacheModuleOptions,
+  CacheStoreKind,
+  RedisConnectionOptions,
+} from './options/cache-module-options.interface';
+export { DEFAULT_DOMAINS } from './options/cache-defaults';
+export { CACHE_ENV_VARIABLES, cacheConfig, cacheOptionsFromEnv } from './options/env-config';
+export { RedisClient } from './redis/redis.client';
+export type { RedisConnection } from './redis/redis-connection.factory';
+export { escapeGlob } from './redis/glob.util';
+export type { CacheCodec } from './codec/codec.interface';
+export { JsonCodec } from './codec/json.codec';
+export { MsgpackCodec } from './codec/msgpack.codec';
+export { CacheService } from './caches/cache.service';
+export type { CacheEntry, GetOrSetOptions } from './caches/cache.service';
+export type { CacheStats } from './caches/cache-stats';
+export { CacheRegistry } from './caches/cache.registry';
+export { getCacheToken } from './caches/cache-token.util';
+export { InjectCache } from './caches/inject-cache.decorator';

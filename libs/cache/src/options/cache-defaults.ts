@@ -1,0 +1,31 @@
+import type { CacheDomainOptions } from './cache-module-options.interface';
+
+/** The sketch's domains and their TTLs in seconds. */
+export const DEFAULT_DOMAINS: Readonly<Record<string, Required<CacheDomainOptions>>> = Object.freeze({
+  screening: { ttl: 300, prefix: 'screening:' },
+  subject: { ttl: 600, prefix: 'subject:' },
+  org: { ttl: 3600, prefix: 'org:' },
+  compliance: { ttl: 86400, prefix: 'compliance:' },
+  // Sessions follow an idle timeout; 30 minutes is the common default of session stores.
+  session: { ttl: 1800, prefix: 'session:' },
+});
+
+export const BUILT_IN_DOMAIN_NAMES = Object.freeze(Object.keys(DEFAULT_DOMAINS));
+
+export const DEFAULTS = Object.freeze({
+  store: 'redis' as const,
+  namespace: '',
+  codec: 'msgpack' as const,
+  compressionThreshold: 0,
+  leaseTtl: 10,
+  memoryMaxEntries: 10_000,
+  redis: Object.freeze({
+    url: 'redis://localhost:6379/0',
+    // The sketch's 5 s socket timeout is kept for connecting only: a cache read that waits longer
+    // than the query it saves is worse than a miss, so commands get a 1 s deadline.
+    commandTimeout: 1,
+    connectTimeout: 5,
+    maxConnections: 50,
+    maxReconnectDelay: 2,
+  }),
+});

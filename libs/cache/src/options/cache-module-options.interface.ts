@@ -1,0 +1,107 @@
+import type { ClusterNode, ClusterOptions, RedisOptions, SentinelAddress } from 'ioredis';
+import type { CacheCodec } from '../codec/codec.interface';
+
+/** Where cache entries live. */
+export type CacheStoreKind = 'redis' | 'memory';
+
+/** Settings of one cache domain (`screening`, `subject`, …). */
+export interface CacheDomainOptions {
+  /** Default time to live of an entry, in seconds (fractions allowed). */
+  ttl: number;
+  /**
+   * Key prefix of the domain, placed after the module's `namespace`.
+   * @default `${domainName}:`
+   */
+  prefix?: string;
+}
+
+/** How the module reaches Redis. All durations are in seconds. */
+export interface RedisConnectionOptions {
+  /**
+   * `redis://[user:password@]host:port/db` or `rediss://` for TLS.
+   * @default 'redis://localhost:6379/0'
+   */
+  url?: string;
+  /** ACL user name; overrides the one in `url`. */
+  username?: string;
+  /** Password; overrides the one in `url`. Never logged. */
+  password?: string;
+  /**
+   * Deadline of every command. A command that passes it rejects with `CacheTimeoutError`.
+   * @default 1
+   */
+  commandTimeout?: number;
+  /**
+   * Deadline of establishing a connection (TCP, TLS, AUTH, ready check).
+   * @default 5
+   */
+  connectTimeout?: number;
+  /**
+   * The sketch's pool size. ioredis multiplexes every command over one connection, so there is
+   * no pool to size; the value is validated and a non-default value is reported at boot.
+   * @default 50
+   */
+  maxConnections?: number;
+  /**
+   * Upper bound of the reconnect back-off; each delay is jittered.
+   * @default 2
+   */
+  maxReconnectDelay?: number;
+  /** TLS options for the socket (CA, client certificate, servername). `rediss://` enables TLS. */
+  tls?: RedisOptions['tls'];
+  /** Connect through Sentinel instead of `url`'s host: the master group `name` and sentinels. */
+  sentinel?: { name: string; sentinels: Array<Partial<SentinelAddress>>; sentinelPassword?: string };
+  /** Connect to a Redis Cluster through these seed nodes instead of `url`. */
+  cluster?: { nodes: ClusterNode[]; options?: Omit<ClusterOptions, 'redisOptions'> };
+  /**
+   * Further ioredis options, passed through. The options that keep callers from hanging
+   * (`enableOfflineQueue`, `commandTimeout`, `autoResendUnfulfilledCommands`, `retryStrategy`)
+   * are always the module's own.
+   */
+  ioredis?: RedisOptions;
+}
+
+/** Options of `CacheModule.forRoot()` / `forRootAsync()`. */
+export interface CacheModuleOptions {
+  /**
+   * `'redis'` connects to Redis; `'memory'` keeps entries in this process (demo, unit tests).
+   * The module never falls back from one to the other by itself.
+   * @default 'redis'
+   */
+  store?: CacheStoreKind;
+  /** Redis connection, used when `store` is `'redis'`. */
+  redis?: RedisConnectionOptions;
+  /**
+   * Prefix of every key the module writes, before the domain prefix (e.g. `'elile:'`), so that
+   * several applications or test runs can share a database.
+   * @default ''
+   */
+  namespace?: string;
+  /**
+   * Cache domains by name. The built-in domains (`screening`, `subject`, `org`, `compliance`,
+   * `session`) always exist; entries here override their settings or declare new domains.
+   */
+  domains?: Record<string, Partial<CacheDomainOptions>>;
+  /**
+   * Value encoding: `'msgpack'` (rich types, compact), `'json'` (readable in redis-cli; only JSON
+   * types), or your own codec.
+   * @default 'msgpack'
+   */
+  codec?: 'msgpack' | 'json' | CacheCodec;
+  /**
+   * Compress encoded values of at least this many bytes (deflate). `0` disables compression.
+   * @default 0
+   */
+  compressionThreshold?: number;
+  /**
+   * How long a read-through (`getOrSet`) may take between its miss and its fill, in seconds.
+   * A fill that arrives later is discarded, because an invalidation may have passed it.
+   * @default 10
+   */
+  leaseTtl?: number;
+  /**
+   * Most entries the memory store keeps (least recently used are evicted first).
+   * @default 10000
+   */
+  memoryMaxEntries?: number;
+}

@@ -1,0 +1,124 @@
+import { registerAs } from '@nestjs/config';
+import { CacheConfigurationError } from '../cache.errors';
+import { DEFAULT_DOMAINS } from './cache-defaults';
+import type { CacheDomainOptions, CacheModuleOptions } from './cache-module-options.interface';
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Every `ELILE_*` variable the module reads, with its meaning; `.env.example` lists the same.
+ * Unset variables take the option defaults.
+ */
+export const CACHE_ENV_VARIABLES = {
+  ELILE_CACHE_STORE: "'redis' or 'memory'",
+  ELILE_REDIS_URL: 'redis:// or rediss:// URL',
+  ELILE_REDIS_USERNAME: 'ACL user name',
+  ELILE_REDIS_PASSWORD: 'password',
+  ELILE_REDIS_MAX_CONNECTIONS: 'whole number >= 1 (no effect: one multiplexed connection)',
+  ELILE_REDIS_SOCKET_TIMEOUT: 'seconds, deadline of each command',
+  ELILE_REDIS_SOCKET_CONNECT_TIMEOUT: 'seconds, deadline of connecting',
+  ELILE_CACHE_NAMESPACE: 'prefix of every key',
+  ELILE_CACHE_CODEC: "'msgpack' or 'json'",
+  ELILE_CACHE_COMPRESSION_THRESHOLD: 'bytes, 0 disables compression',
+  ELILE_CACHE_LEASE_TTL: 'seconds a read-through may take to fill',
+  ...Object.fromEntries(
+    Object.keys(DEFAULT_DOMAINS).flatMap((domain) => [
+      [`ELILE_CACHE_TTL_${domain.toUpperCase()}`, `seconds, TTL of the ${domain} domain`],
+      [`ELILE_CACHE_PREFIX_${domain.toUpperCase()}`, `key prefix of the ${domain} domain`],
+    ]),
+  ),
+} as const;
+
+function invalid(name: string, expected: string, raw: string): never {
+  throw new CacheConfigurationError(`${name} must be ${expected}, got ${JSON.stringify(raw)}`);
+}
+
+function positiveNumber(env: Env, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) invalid(name, 'a positive number of seconds', raw);
+  return value;
+}
+
+function wholeNumber(env: Env, name: string, min: number): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) invalid(name, `a whole number >= ${min}`, raw);
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[]): T | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!allowed.includes(raw as T)) invalid(name, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, raw);
+  return raw as T;
+}
+
+function text(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+function redisUrl(env: Env): string | undefined {
+  const raw = text(env, 'ELILE_REDIS_URL');
+  if (raw === undefined) return undefined;
+  let valid = false;
+  try {
+    valid = /^rediss?:$/.test(new URL(raw).protocol);
+  } catch {
+    valid = false;
+  }
+  // The raw value may hold a password, so the message does not repeat it.
+  if (!valid) throw new CacheConfigurationError('ELILE_REDIS_URL must be a redis:// or rediss:// URL');
+  return raw;
+}
+
+function withoutUndefined<T extends object>(record: T): T {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as T;
+}
+
+/**
+ * Reads the module's options from `ELILE_*` variables, validating each: a bad value throws a
+ * `CacheConfigurationError` naming the variable and what it expects.
+ */
+export function cacheOptionsFromEnv(env: Env = process.env): CacheModuleOptions {
+  const domains: Record<string, Partial<CacheDomainOptions>> = {};
+  for (const domain of Object.keys(DEFAULT_DOMAINS)) {
+    const upper = domain.toUpperCase();
+    const settings = withoutUndefined({
+      ttl: positiveNumber(env, `ELILE_CACHE_TTL_${upper}`),
+      prefix: text(env, `ELILE_CACHE_PREFIX_${upper}`),
+    });
+    if (Object.keys(settings).length > 0) domains[domain] = settings;
+  }
+  return withoutUndefined({
+    store: oneOf(env, 'ELILE_CACHE_STORE', ['redis', 'memory'] as const),
+    namespace: env.ELILE_CACHE_NAMESPACE,
+    codec: oneOf(env, 'ELILE_CACHE_CODEC', ['msgpack', 'json'] as const),
+    compressionThreshold: wholeNumber(env, 'ELILE_CACHE_COMPRESSION_THRESHOLD', 0),
+    leaseTtl: positiveNumber(env, 'ELILE_CACHE_LEASE_TTL'),
+    domains,
+    redis: withoutUndefined({
+      url: redisUrl(env),
+      username: text(env, 'ELILE_REDIS_USERNAME'),
+      password: text(env, 'ELILE_REDIS_PASSWORD'),
+      maxConnections: wholeNumber(env, 'ELILE_REDIS_MAX_CONNECTIONS', 1),
+      commandTimeout: positiveNumber(env, 'ELILE_REDIS_SOCKET_TIMEOUT'),
+      connectTimeout: positiveNumber(env, 'ELILE_REDIS_SOCKET_CONNECT_TIMEOUT'),
+    }),
+  });
+}
+
+/**
+ * `@nestjs/config` namespace with the options read from `ELILE_*` variables (validated when the
+ * ConfigModule loads it, at boot):
+ * @example
+ * CacheModule.forRootAsync({
+ *   imports: [ConfigModule.forFeature(cacheConfig)],
+ *   inject: [cacheConfig.KEY],
+ *   useFactory: (options: CacheModuleOptions) => options,
+ * })
+ */
+export const cacheConfig = registerAs('elileCache', () => cacheOptionsFromEnv(process.env));

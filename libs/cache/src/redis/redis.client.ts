@@ -1,0 +1,209 @@
+import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { CacheArgumentError, CacheConfigurationError } from '../cache.errors';
+import { messages, redact, redactUrl } from '../cache.messages';
+import { DEFAULTS } from '../options/cache-defaults';
+import { secondsToMs } from '../options/duration.util';
+import type { ResolvedRedisOptions } from '../options/resolve-options';
+import { RateLimitedLogger } from '../support/rate-limited-logger';
+import { createRedisConnection, type RedisConnection } from './redis-connection.factory';
+import { translateRedisError } from './redis-error.util';
+
+const SCAN_BATCH = 1000;
+
+/**
+ * The module's Redis connection: one multiplexed ioredis connection, connected at module init and
+ * closed at application shutdown. Every command has a deadline and fails with a typed error
+ * (`CacheUnavailableError`, `CacheTimeoutError`, `CacheCommandError`) instead of hanging.
+ *
+ * The sketch's operations are here; `connection` exposes ioredis for everything else (its
+ * commands then follow the same deadlines, but errors are ioredis's own).
+ */
+export class RedisClient implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('ElileCache:Redis');
+  private readonly errorLog = new RateLimitedLogger(this.logger);
+  private readonly redis?: RedisConnection;
+  private readonly target: string;
+  private readonly secrets: ReadonlyArray<string | undefined>;
+  private wasReady = false;
+
+  /** `options` is undefined when the module uses the memory store; every call then throws. */
+  constructor(private readonly options?: ResolvedRedisOptions) {
+    this.target = options ? describeTarget(options) : 'memory';
+    this.secrets = [options?.password, safeUrlPassword(options?.url), options?.sentinel?.sentinelPassword];
+    if (options) {
+      this.redis = createRedisConnection(options);
+      this.watch(this.redis);
+    }
+  }
+
+  /** The underlying ioredis connection (a `Cluster` when configured for one). */
+  get connection(): RedisConnection {
+    if (!this.redis) throw new CacheConfigurationError(messages.redisDisabled());
+    return this.redis;
+  }
+
+  /** Whether commands can be sent right now. */
+  get isReady(): boolean {
+    return this.redis?.status === 'ready';
+  }
+
+  async onModuleInit(): Promise<void> {
+    if (!this.redis) return;
+    if (this.options && this.options.maxConnections !== DEFAULTS.redis.maxConnections) {
+      this.logger.warn(messages.maxConnectionsIgnored(this.options.maxConnections));
+    }
+    try {
+      await this.redis.connect();
+    } catch (error) {
+      // ioredis keeps reconnecting in the background; the application boots and degrades.
+      this.logger.warn(messages.initialConnectFailed(this.target, this.reason(error)));
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const redis = this.redis;
+    if (!redis || redis.status === 'end') return;
+    try {
+      await redis.quit();
+    } catch {
+      // QUIT cannot be sent while disconnected; closing the socket is all that is left to do.
+    } finally {
+      redis.disconnect();
+    }
+  }
+
+  /** The value at `key` as a string, or `null`. */
+  get(key: string): Promise<string | null> {
+    return this.run('get', () => this.connection.get(checkKey(key)));
+  }
+
+  /** The value at `key` as bytes, or `null`. */
+  getBuffer(key: string): Promise<Buffer | null> {
+    return this.run('get', () => this.connection.getBuffer(checkKey(key)));
+  }
+
+  /**
+   * Stores a string or bytes, with a TTL in seconds when given.
+   * @throws CacheArgumentError for any other value: ioredis would store `undefined` and `null`
+   *   as `""` and an object as `"[object Object]"` without a word.
+   */
+  async set(key: string, value: string | Buffer, ttl?: number): Promise<void> {
+    checkKey(key);
+    if (typeof value !== 'string' && !Buffer.isBuffer(value)) {
+      throw new CacheArgumentError(
+        `RedisClient.set needs a string or Buffer value, got ${value === null ? 'null' : typeof value}; ` +
+          `use a CacheService to store other values`,
+      );
+    }
+    const ttlMs = ttl === undefined ? undefined : secondsToMs(ttl, 'TTL');
+    await this.run('set', () =>
+      ttlMs === undefined ? this.connection.set(key, value) : this.connection.set(key, value, 'PX', ttlMs),
+    );
+  }
+
+  /** Deletes keys (without blocking Redis on large values); returns how many existed. */
+  delete(...keys: string[]): Promise<number> {
+    keys.forEach(checkKey);
+    if (keys.length === 0) return Promise.resolve(0);
+    return this.run('unlink', () => this.connection.unlink(...keys));
+  }
+
+  /**
+   * Deletes every key matching a Redis glob pattern, with SCAN and UNLINK in batches (never
+   * KEYS), on every master of a cluster. Escape ids placed in the pattern with `escapeGlob`.
+   * Keys written while the scan runs may survive it. Returns how many keys were deleted.
+   */
+  async deletePattern(pattern: string): Promise<number> {
+    checkKey(pattern);
+    const connection = this.connection;
+    const nodes: Redis[] = 'nodes' in connection && connection.isCluster ? connection.nodes('master') : [connection as Redis];
+    let deleted = 0;
+    for (const node of nodes) deleted += await this.deleteMatchingOn(node, pattern, connection !== node);
+    return deleted;
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return (await this.run('exists', () => this.connection.exists(checkKey(key)))) > 0;
+  }
+
+  /** Adds `amount` (a whole number) to the counter at `key`; returns the new value. */
+  increment(key: string, amount = 1): Promise<number> {
+    if (!Number.isSafeInteger(amount)) throw new CacheArgumentError(`increment amount must be a whole number`);
+    return this.run('incrby', () => this.connection.incrby(checkKey(key), amount));
+  }
+
+  /** Sets the TTL of an existing key, in seconds; returns whether the key existed. */
+  async expire(key: string, ttl: number): Promise<boolean> {
+    const ttlMs = secondsToMs(ttl, 'TTL');
+    return (await this.run('pexpire', () => this.connection.pexpire(checkKey(key), ttlMs))) === 1;
+  }
+
+  /**
+   * Runs an ioredis call under the module's error policy: failures become typed, redacted errors.
+   * The stores and services of this module send every command through here.
+   */
+  async run<T>(command: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw translateRedisError(error, command, this.options?.commandTimeoutMs ?? 0, this.secrets);
+    }
+  }
+
+  private async deleteMatchingOn(node: Redis, pattern: string, keysSpanSlots: boolean): Promise<number> {
+    let cursor = '0';
+    let deleted = 0;
+    do {
+      const [next, keys] = await this.run('scan', () => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH));
+      cursor = next;
+      if (keys.length === 0) continue;
+      if (keysSpanSlots) {
+        // One UNLINK over keys of several slots is refused (CROSSSLOT), even on a single node.
+        const pipeline = node.pipeline();
+        for (const key of keys) pipeline.unlink(key);
+        const replies = await this.run('unlink', () => pipeline.exec());
+        deleted += (replies ?? []).reduce((sum, [, count]) => sum + Number(count ?? 0), 0);
+      } else {
+        deleted += await this.run('unlink', () => node.unlink(...keys));
+      }
+    } while (cursor !== '0');
+    return deleted;
+  }
+
+  private watch(redis: RedisConnection): void {
+    redis.on('ready', () => {
+      this.wasReady = true;
+      this.logger.log(messages.connected(this.target));
+    });
+    redis.on('close', () => {
+      if (this.wasReady) this.logger.warn(messages.connectionLost(this.target));
+      this.wasReady = false;
+    });
+    redis.on('error', (error: unknown) => this.errorLog.error('connection', messages.connectionError(this.reason(error))));
+  }
+
+  private reason(error: unknown): string {
+    return redact(String((error as Error)?.message ?? error), this.secrets);
+  }
+}
+
+function checkKey(key: string): string {
+  if (typeof key !== 'string') throw new CacheArgumentError(`Redis keys must be strings, got ${typeof key}`);
+  return key;
+}
+
+function describeTarget(options: ResolvedRedisOptions): string {
+  if (options.cluster) return `cluster (${options.cluster.nodes.length} seed nodes)`;
+  if (options.sentinel) return `sentinel master "${options.sentinel.name}"`;
+  return redactUrl(options.url);
+}
+
+function safeUrlPassword(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}
