@@ -1,0 +1,11 @@
+export interface Screening {
+  id: string;
+  subjectId: string;
+  orgId: string;
+  status: 'pending' | 'in_progress' | 'complete';
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Where a read was answered from; the controller reports it as the `X-Cache` header. */
+export type CacheOutcome = 'HIT' | 'MISS';

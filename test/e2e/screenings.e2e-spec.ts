@@ -1,0 +1,70 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { CacheConfigurationError, CacheRegistry, RedisClient } from '@elile/cache';
+import { AppModule } from '../../src/app.module';
+import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../support/test-redis';
+
+async function startDemo(env: Record<string, string | undefined>): Promise<INestApplication> {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  for (const [name, value] of Object.entries(env)) if (value === undefined) delete process.env[name];
+  try {
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    return await app.init();
+  } finally {
+    process.env = saved;
+  }
+}
+
+describe('demo: GET /screenings/:id on Redis', () => {
+  const namespace = uniqueNamespace('e2e');
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    app = await startDemo({ ELILE_REDIS_URL: testRedisUrl(), ELILE_CACHE_NAMESPACE: namespace });
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await deleteNamespace(testRedisUrl(), namespace);
+  });
+
+  it('answers the first read from the database and the next from the cache', async () => {
+    const first = await request(app.getHttpServer()).get('/screenings/scr-7').expect(200);
+    expect(first.headers['x-cache']).toBe('MISS');
+    expect(first.body).toMatchObject({ id: 'scr-7', subjectId: 'sub-7', createdAt: '2026-01-05T09:00:00.000Z' });
+
+    const second = await request(app.getHttpServer()).get('/screenings/scr-7').expect(200);
+    expect(second.headers['x-cache']).toBe('HIT');
+    expect(second.body).toEqual(first.body);
+  });
+
+  it('stores the entry in Redis under the namespace and the screening prefix', async () => {
+    await request(app.getHttpServer()).get('/screenings/scr-8').expect(200);
+    const cache = app.get(CacheRegistry).get('screening');
+    expect(cache.fullKey('scr-8')).toBe(`${namespace}screening:scr-8`);
+    expect(await cache.exists('scr-8')).toBe(true);
+  });
+
+  it('caches an unknown id as null: the second 404 does not reach the database', async () => {
+    const first = await request(app.getHttpServer()).get('/screenings/missing-1').expect(404);
+    expect(first.headers['x-cache']).toBe('MISS');
+    const second = await request(app.getHttpServer()).get('/screenings/missing-1').expect(404);
+    expect(second.headers['x-cache']).toBe('HIT');
+  });
+});
+
+describe('demo: without ELILE_REDIS_URL', () => {
+  it('runs on the in-process memory store', async () => {
+    const app = await startDemo({ ELILE_REDIS_URL: undefined, ELILE_CACHE_STORE: undefined });
+    try {
+      expect(() => app.get(RedisClient).connection).toThrow(CacheConfigurationError);
+      expect((await request(app.getHttpServer()).get('/screenings/scr-1').expect(200)).headers['x-cache']).toBe('MISS');
+      expect((await request(app.getHttpServer()).get('/screenings/scr-1').expect(200)).headers['x-cache']).toBe('HIT');
+    } finally {
+      await app.close();
+    }
+  });
+});
