@@ -2,3 +2,5 @@
 export const CACHE_OPTIONS = Symbol('elile.cache.options');
 /** The CacheStore chosen by the options (internal). */
 export const CACHE_STORE = Symbol('elile.cache.store');
+/** The LockBackend chosen by the options (internal). */
+export const LOCK_BACKEND = Symbol('elile.cache.lockBackend');

@@ -75,3 +75,54 @@ export class CacheCommandError extends CacheError {
 export class CacheDecodeError extends CacheError {
   readonly code = 'ELILE_CACHE_DECODE';
 }
+
+/**
+ * A lock could not be acquired within the wait the caller allowed (another owner held it for the
+ * whole time). Nothing is held: an attempt whose outcome was unknown has been released.
+ */
+export class LockNotAcquiredError extends CacheError {
+  readonly code = 'ELILE_LOCK_NOT_ACQUIRED';
+
+  constructor(
+    message: string,
+    readonly key: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A lock that was held is no longer held: its validity ran out before an extension returned, an
+ * extension was refused (the key expired or has another owner) or failed, or the application is
+ * shutting down. It is the reason of the lock's `signal`. Work done after the loss may overlap
+ * another holder's; protect writes with the lock's fencing token.
+ */
+export class LockLostError extends CacheError {
+  readonly code = 'ELILE_LOCK_LOST';
+
+  constructor(
+    message: string,
+    readonly key: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A lock was taken on the master, but fewer replicas than required acknowledged it in time
+ * (Redis `WAIT`), so a failover could hand it to a second holder. The lock has been released.
+ */
+export class LockReplicationError extends CacheError {
+  readonly code = 'ELILE_LOCK_REPLICATION';
+
+  constructor(
+    message: string,
+    readonly key: string,
+    readonly acknowledged: number,
+    readonly required: number,
+  ) {
+    super(message);
+  }
+}

@@ -46,3 +46,36 @@ export const messages = {
   corruptEntry: (domain: string, reason: string) =>
     `Cache "${domain}" found an entry it cannot decode (${reason}); deleted it and treated it as a miss`,
 };
+
+/** Sentences about distributed locks (`LockService`). Keys are the caller's, never full Redis keys. */
+export const lockMessages = {
+  notAcquired: (key: string, waitMs: number) =>
+    waitMs === 0
+      ? `Lock "${key}" is held by another owner`
+      : `Lock "${key}" is held by another owner; not acquired within ${waitMs / 1000} s`,
+  lostExpired: (key: string) =>
+    `Lock "${key}" was lost: its validity ran out before an extension returned`,
+  lostRefused: (key: string) =>
+    `Lock "${key}" was lost: Redis no longer holds it for this owner (it expired, another owner took ` +
+    `it, or Redis lost its data)`,
+  lostExtendFailed: (key: string, reason: string) => `Lock "${key}" was lost: extending it failed (${reason})`,
+  lostAtShutdown: (key: string) => `Lock "${key}" was released because the application is shutting down`,
+  lostInCallback: (reason: string, callbackError: string) => `${reason}; the callback then failed: ${callbackError}`,
+  alreadyReleased: (key: string) => `Lock "${key}" was already released`,
+  notReplicated: (key: string, acknowledged: number, required: number, timeoutMs: number) =>
+    `Lock "${key}" reached ${acknowledged} of ${required} required replicas within ${timeoutMs} ms; ` +
+    `released it, because a failover could hand it to a second owner`,
+  releaseFailed: (key: string, reason: string) =>
+    `Releasing lock "${key}" failed (${reason}); it will expire at the end of its TTL`,
+  notificationsUnavailable: (reason: string) =>
+    `Lock release notifications are unavailable (${reason}); waiting acquires poll until they are back`,
+  unsafeEvictionPolicy: (policy: string) =>
+    `Locks are not safe on this Redis: maxmemory-policy is "${policy}", so under memory pressure Redis ` +
+    `may evict a held lock's key and let a second owner take it. Set maxmemory-policy to noeviction ` +
+    `on this Redis, or keep locks on a separate Redis that has it.`,
+  evictionPolicyUnverified: (reason: string) =>
+    `Could not verify that Redis keeps lock keys under memory pressure (CONFIG GET maxmemory-policy ` +
+    `failed: ${reason}); make sure its maxmemory-policy is noeviction`,
+  fencingTokenOverflow: (key: string) =>
+    `Lock "${key}" got a fencing token beyond 2^53; tokens would lose precision`,
+};

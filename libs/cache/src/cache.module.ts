@@ -1,4 +1,5 @@
 import { type DynamicModule, Global, Module, type Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { CACHE_OPTIONS, CACHE_STORE } from './cache.constants';
 import {
   CACHE_MODULE_ASYNC_OPTIONS_TYPE,
@@ -8,6 +9,7 @@ import {
 } from './cache.module-definition';
 import { CacheRegistry } from './caches/cache.registry';
 import { getCacheToken } from './caches/cache-token.util';
+import { AdviceExplorer } from './interception/advice.explorer';
 import { BUILT_IN_DOMAIN_NAMES } from './options/cache-defaults';
 import type { CacheModuleOptions } from './options/cache-module-options.interface';
 import { resolveCacheOptions, type ResolvedCacheOptions } from './options/resolve-options';
@@ -46,6 +48,7 @@ const coreProviders: Provider[] = [
     inject: [CACHE_OPTIONS, RedisClient],
   },
   CacheRegistry,
+  AdviceExplorer,
 ];
 
 function domainProviders(domains: readonly string[]): Provider[] {
@@ -85,7 +88,7 @@ function withCore(definition: DynamicModule, declaredDomains: readonly string[])
   const core: DynamicModule = {
     module: CacheCoreModule,
     global: true,
-    imports: definition.imports,
+    imports: [...(definition.imports ?? []), DiscoveryModule],
     providers: [...(definition.providers ?? []), ...coreProviders],
     exports: [RedisClient, CacheRegistry],
   };

@@ -5,15 +5,30 @@ import { EntryCodec, LEASED } from '../codec/entry-codec';
 import { describe, secondsToMs } from '../options/duration.util';
 import type { ResolvedDomain } from '../options/resolve-options';
 import { escapeGlob } from '../redis/glob.util';
-import type { CacheStore } from '../store/cache-store.interface';
+import type { CacheStore, EntryTags, TagKeys } from '../store/cache-store.interface';
 import { RateLimitedLogger } from '../support/rate-limited-logger';
 import { CacheCounters, type CacheStats } from './cache-stats';
 import { SingleFlight } from './single-flight';
 
+/** Tags of an entry, or a function computing them from the value. */
+export type TagSource<T> = readonly string[] | ((value: T) => readonly string[]);
+
 /** Options of one `getOrSet` call. */
-export interface GetOrSetOptions {
+export interface GetOrSetOptions<T = unknown> {
   /** Time to live in seconds; the domain's default when omitted. */
   ttl?: number;
+  /** Tags for `invalidateTags`; a function receives the loaded value. */
+  tags?: TagSource<T>;
+  /** When it returns true for the loaded value, the value is returned but not stored. */
+  unless?: (value: T) => boolean;
+}
+
+/** Options of one `set` call. */
+export interface SetOptions {
+  /** Time to live in seconds; the domain's default when omitted. */
+  ttl?: number;
+  /** Tags for `invalidateTags`. */
+  tags?: readonly string[];
 }
 
 /** One entry of `setMany`. */
@@ -25,6 +40,9 @@ export interface CacheEntry<T> {
 }
 
 const MISS = Symbol('elile.cache.miss');
+
+/** Keys the module keeps for itself (tag indexes) start with this, after the namespace. */
+export const INTERNAL_KEY_PREFIX = '__elile:';
 
 /**
  * The cache of one domain (`screening`, `subject`, …): its keys are `namespace + prefix + key`
@@ -40,6 +58,7 @@ export class CacheService<T = unknown> {
   private readonly loads = new SingleFlight<T>();
   private readonly log: RateLimitedLogger;
   private readonly keyPrefix: string;
+  private readonly tagPrefix: string;
 
   constructor(
     private readonly domain: ResolvedDomain,
@@ -49,12 +68,18 @@ export class CacheService<T = unknown> {
     private readonly leaseTtlMs: number,
   ) {
     this.keyPrefix = namespace + domain.prefix;
+    this.tagPrefix = `${namespace}${INTERNAL_KEY_PREFIX}${domain.name}:`;
     this.log = new RateLimitedLogger(new Logger(`ElileCache:${domain.name}`));
   }
 
   /** The domain's name. */
   get name(): string {
     return this.domain.name;
+  }
+
+  /** The domain's `scope` option: whose response a cached HTTP request is (see CacheInterceptor). */
+  get requestScope(): ResolvedDomain['scope'] {
+    return this.domain.scope;
   }
 
   /** The domain's default TTL in seconds. */
@@ -82,17 +107,19 @@ export class CacheService<T = unknown> {
   }
 
   /**
-   * Stores a value for `ttl` seconds (the domain's default when omitted). Returns false when the
-   * cache could not store it (counted and logged).
+   * Stores a value for `ttl` seconds (the domain's default when omitted), optionally tagged.
+   * Returns false when the cache could not store it (counted and logged).
    * @throws CacheSerializationError when the value cannot be encoded.
-   * @throws CacheArgumentError for an empty key or a TTL that is not a positive number.
+   * @throws CacheArgumentError for an empty key or tag, or a TTL that is not a positive number.
    */
-  async set(key: string, value: T, ttl?: number): Promise<boolean> {
+  async set(key: string, value: T, ttlOrOptions?: number | SetOptions): Promise<boolean> {
+    const options = typeof ttlOrOptions === 'object' ? ttlOrOptions : { ttl: ttlOrOptions };
     const fullKey = this.fullKey(key);
-    const ttlMs = this.ttlMs(ttl);
+    const ttlMs = this.ttlMs(options.ttl);
+    const tags = options.tags ? this.entryTags(options.tags) : undefined;
     const bytes = this.entries.encode(value);
     try {
-      await this.store.set(fullKey, bytes, ttlMs);
+      await this.store.set(fullKey, bytes, ttlMs, tags);
       return true;
     } catch (error) {
       this.degradeWrite('set', error);
@@ -131,10 +158,10 @@ export class CacheService<T = unknown> {
    *
    * Cache failures never fail this call; the loader's own errors propagate and are not cached.
    */
-  getOrSet(key: string, loader: () => T | Promise<T>, options: GetOrSetOptions = {}): Promise<T> {
+  getOrSet(key: string, loader: () => T | Promise<T>, options: GetOrSetOptions<T> = {}): Promise<T> {
     const fullKey = this.fullKey(key);
     const ttlMs = this.ttlMs(options.ttl);
-    return this.loads.run(fullKey, () => this.readThrough(fullKey, loader, ttlMs));
+    return this.loads.run(fullKey, () => this.readThrough(fullKey, loader, ttlMs, options));
   }
 
   /** Values of several keys in one round trip, aligned with `keys`; misses are `undefined`. */
@@ -185,9 +212,26 @@ export class CacheService<T = unknown> {
     return this.store.deleteMatching(escapeGlob(this.keyPrefix) + pattern);
   }
 
+  /**
+   * Deletes every entry carrying any of these tags. A read-through that began before this call
+   * and fills afterwards is refused, whatever its tags.
+   * @throws CacheUnavailableError | CacheTimeoutError when the invalidation may be incomplete.
+   */
+  invalidateTags(tags: readonly string[]): Promise<number> {
+    return this.store.invalidateTags(this.tagKeys(tags), this.leaseTtlMs);
+  }
+
   /** Deletes every entry of this domain (SCAN + UNLINK in batches). */
   clear(): Promise<number> {
     return this.invalidatePattern('*');
+  }
+
+  /**
+   * Counts and logs (rate-limited) a failure of cache work done on this domain's behalf outside
+   * this class — e.g. by a decorator that could not build a key — so it shows in `stats()`.
+   */
+  reportFailure(operation: string, error: unknown): void {
+    this.degrade(operation, error);
   }
 
   /** Hits, misses, hit ratio and failures of this domain since the process started. */
@@ -195,7 +239,12 @@ export class CacheService<T = unknown> {
     return this.counters.snapshot();
   }
 
-  private async readThrough(fullKey: string, loader: () => T | Promise<T>, ttlMs: number): Promise<T> {
+  private async readThrough(
+    fullKey: string,
+    loader: () => T | Promise<T>,
+    ttlMs: number,
+    options: GetOrSetOptions<T>,
+  ): Promise<T> {
     let entry: Buffer | undefined;
     try {
       entry = await this.store.get(fullKey);
@@ -227,13 +276,25 @@ export class CacheService<T = unknown> {
       await this.releaseLease(fullKey, lease);
       throw error;
     }
-    await this.fill(fullKey, lease, value, ttlMs);
+    await this.fill(fullKey, lease, value, ttlMs, options);
     return value;
   }
 
-  private async fill(fullKey: string, lease: Buffer, value: T, ttlMs: number): Promise<void> {
+  private async fill(
+    fullKey: string,
+    lease: Buffer,
+    value: T,
+    ttlMs: number,
+    { tags: tagSource, unless }: GetOrSetOptions<T>,
+  ): Promise<void> {
     let bytes: Buffer;
+    let tags: EntryTags | undefined;
     try {
+      if (unless?.(value)) {
+        await this.releaseLease(fullKey, lease);
+        return;
+      }
+      tags = tagSource ? this.entryTags(typeof tagSource === 'function' ? tagSource(value) : tagSource) : undefined;
       bytes = this.entries.encode(value);
     } catch (error) {
       this.degradeWrite('getOrSet', error);
@@ -241,7 +302,7 @@ export class CacheService<T = unknown> {
       return;
     }
     try {
-      if (!(await this.store.replaceIf(fullKey, lease, bytes, ttlMs))) this.counters.staleFillsDiscarded++;
+      if (!(await this.store.replaceIf(fullKey, lease, bytes, ttlMs, tags))) this.counters.staleFillsDiscarded++;
     } catch (error) {
       this.degradeWrite('getOrSet', error);
     }
@@ -297,6 +358,20 @@ export class CacheService<T = unknown> {
   private degradeWrite(operation: string, error: unknown): void {
     this.counters.errors++;
     this.log.warn(`${operation}:write`, messages.cacheWriteFailed(this.domain.name, operation, reasonOf(error)));
+  }
+
+  private entryTags(tags: readonly string[]): EntryTags {
+    return { tags: this.tagKeys(tags), leaseTtlMs: this.leaseTtlMs };
+  }
+
+  private tagKeys(tags: readonly string[]): TagKeys[] {
+    if (!Array.isArray(tags)) throw new CacheArgumentError(`Tags must be an array of strings, got ${describe(tags)}`);
+    return tags.map((tag) => {
+      if (typeof tag !== 'string' || tag === '') {
+        throw new CacheArgumentError(`Tags must be non-empty strings, got ${describe(tag)}`);
+      }
+      return { members: `${this.tagPrefix}tag:${tag}`, invalidatedAt: `${this.tagPrefix}tag-invalidated:${tag}` };
+    });
   }
 
   private ttlMs(ttl: number | undefined): number {

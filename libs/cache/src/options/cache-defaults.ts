@@ -1,7 +1,7 @@
 import type { CacheDomainOptions } from './cache-module-options.interface';
 
 /** The sketch's domains and their TTLs in seconds. */
-export const DEFAULT_DOMAINS: Readonly<Record<string, Required<CacheDomainOptions>>> = Object.freeze({
+export const DEFAULT_DOMAINS: Readonly<Record<string, Required<Pick<CacheDomainOptions, 'ttl' | 'prefix'>>>> = Object.freeze({
   screening: { ttl: 300, prefix: 'screening:' },
   subject: { ttl: 600, prefix: 'subject:' },
   org: { ttl: 3600, prefix: 'org:' },

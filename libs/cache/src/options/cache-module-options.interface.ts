@@ -13,6 +13,13 @@ export interface CacheDomainOptions {
    * @default `${domainName}:`
    */
   prefix?: string;
+  /**
+   * For cached controller responses: the user or tenant a request belongs to, made part of the
+   * key. Requests carrying credentials are cached only when this or the decorator's `scope`
+   * returns a value.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Express, Fastify or any request
+  scope?: (request: any) => string | undefined;
 }
 
 /** How the module reaches Redis. All durations are in seconds. */

@@ -16,6 +16,7 @@ export interface ResolvedDomain {
   readonly name: string;
   readonly ttlMs: number;
   readonly prefix: string;
+  readonly scope?: CacheDomainOptions['scope'];
 }
 
 export interface ResolvedRedisOptions {
@@ -92,7 +93,11 @@ function resolveDomains(overrides: Record<string, Partial<CacheDomainOptions>> =
     if (merged.ttl === undefined) fail(`Cache domain "${name}" needs a ttl (seconds): set domains.${name}.ttl`);
     const prefix = merged.prefix ?? `${name}:`;
     if (typeof prefix !== 'string') fail(`CacheModule option "domains.${name}.prefix" must be a string`);
-    domains.set(name, { name, ttlMs: seconds(merged.ttl, `domains.${name}.ttl`), prefix });
+    if (prefix.startsWith('__elile:')) fail(`Cache domain prefixes may not start with "__elile:" (reserved for tag indexes)`);
+    if (merged.scope !== undefined && typeof merged.scope !== 'function') {
+      fail(`CacheModule option "domains.${name}.scope" must be a function of the request`);
+    }
+    domains.set(name, { name, ttlMs: seconds(merged.ttl, `domains.${name}.ttl`), prefix, scope: merged.scope });
   }
   assertPrefixesDisjoint([...domains.values()]);
   return domains;

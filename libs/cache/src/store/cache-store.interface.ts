@@ -5,6 +5,21 @@ export interface StoreEntry {
   readonly ttlMs: number;
 }
 
+/** The two keys that index one tag of a domain. */
+export interface TagKeys {
+  /** Set of the full keys of the entries carrying the tag. */
+  readonly members: string;
+  /** When the tag was last invalidated (server time, ms); kept for `leaseTtlMs` afterwards. */
+  readonly invalidatedAt: string;
+}
+
+/** Tags written with an entry. */
+export interface EntryTags {
+  readonly tags: readonly TagKeys[];
+  /** The lease TTL of the domain: a fill checks that no tag was invalidated since its lease began. */
+  readonly leaseTtlMs: number;
+}
+
 /**
  * What a cache reads and writes: opaque bytes under full keys (namespace and domain prefix
  * included). Implementations: Redis, and an in-process memory store with the same semantics,
@@ -17,7 +32,8 @@ export interface CacheStore {
   get(key: string): Promise<Buffer | undefined>;
   /** One round trip; the result is aligned with `keys`. */
   getMany(keys: readonly string[]): Promise<Array<Buffer | undefined>>;
-  set(key: string, value: Buffer, ttlMs: number): Promise<void>;
+  /** Stores unconditionally; with `tags`, also adds the key to each tag's members. */
+  set(key: string, value: Buffer, ttlMs: number, tags?: EntryTags): Promise<void>;
   /** One round trip. */
   setMany(entries: readonly StoreEntry[]): Promise<void>;
   /** Returns how many of the keys existed. */
@@ -32,8 +48,21 @@ export interface CacheStore {
   /**
    * Atomically: when `key` holds exactly `expected`, replace it with `value` (or delete it when
    * `value` is undefined) and return true; otherwise change nothing and return false.
+   * With `tags`, `expected` is a lease: when any tag was invalidated since the lease was taken,
+   * the lease is deleted instead and false returned; otherwise the key joins each tag's members.
    */
-  replaceIf(key: string, expected: Buffer, value: Buffer | undefined, ttlMs: number): Promise<boolean>;
+  replaceIf(
+    key: string,
+    expected: Buffer,
+    value: Buffer | undefined,
+    ttlMs: number,
+    tags?: EntryTags,
+  ): Promise<boolean>;
+  /**
+   * Deletes every member of each tag and records the invalidation time, so that fills whose lease
+   * began earlier are refused. Returns how many entries were deleted.
+   */
+  invalidateTags(tags: readonly TagKeys[], leaseTtlMs: number): Promise<number>;
   /** Deletes every key matching a Redis glob pattern; returns how many were deleted. */
   deleteMatching(pattern: string): Promise<number>;
 }

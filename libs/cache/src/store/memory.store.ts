@@ -1,17 +1,21 @@
 import { LRUCache } from 'lru-cache';
 import { globToRegExp } from '../redis/glob.util';
-import type { CacheStore, StoreEntry } from './cache-store.interface';
+import type { CacheStore, EntryTags, StoreEntry, TagKeys } from './cache-store.interface';
 
 /**
- * Entries in this process, with the Redis store's semantics (TTL, atomic lease operations, glob
- * patterns), for the demo's default and for users' unit tests. Bounded: the least recently used
- * entries are evicted past `maxEntries`. Not shared between processes.
+ * Entries in this process, with the Redis store's semantics (TTL, atomic lease operations, tags,
+ * glob patterns), for the demo's default and for users' unit tests. Bounded: the least recently
+ * used entries (and tag indexes) are evicted past `maxEntries`. Not shared between processes.
  */
 export class MemoryStore implements CacheStore {
   private readonly entries: LRUCache<string, Buffer>;
+  private readonly tagMembers: LRUCache<string, Set<string>>;
+  private readonly tagInvalidatedAt: LRUCache<string, number>;
 
   constructor(maxEntries: number) {
     this.entries = new LRUCache<string, Buffer>({ max: maxEntries });
+    this.tagMembers = new LRUCache<string, Set<string>>({ max: maxEntries });
+    this.tagInvalidatedAt = new LRUCache<string, number>({ max: maxEntries });
   }
 
   async get(key: string): Promise<Buffer | undefined> {
@@ -22,8 +26,9 @@ export class MemoryStore implements CacheStore {
     return keys.map((key) => this.entries.get(key));
   }
 
-  async set(key: string, value: Buffer, ttlMs: number): Promise<void> {
+  async set(key: string, value: Buffer, ttlMs: number, tags?: EntryTags): Promise<void> {
     this.entries.set(key, value, { ttl: ttlMs });
+    this.indexTags(key, ttlMs, tags);
   }
 
   async setMany(entries: readonly StoreEntry[]): Promise<void> {
@@ -47,12 +52,36 @@ export class MemoryStore implements CacheStore {
     return undefined;
   }
 
-  async replaceIf(key: string, expected: Buffer, value: Buffer | undefined, ttlMs: number): Promise<boolean> {
+  async replaceIf(
+    key: string,
+    expected: Buffer,
+    value: Buffer | undefined,
+    ttlMs: number,
+    tags?: EntryTags,
+  ): Promise<boolean> {
     const current = this.entries.get(key);
     if (current === undefined || !current.equals(expected)) return false;
-    if (value === undefined) this.entries.delete(key);
-    else this.entries.set(key, value, { ttl: ttlMs });
+    if (value === undefined) {
+      this.entries.delete(key);
+      return true;
+    }
+    if (tags && this.tagInvalidatedSinceLease(key, tags)) {
+      this.entries.delete(key);
+      return false;
+    }
+    this.entries.set(key, value, { ttl: ttlMs });
+    this.indexTags(key, ttlMs, tags);
     return true;
+  }
+
+  async invalidateTags(tags: readonly TagKeys[], leaseTtlMs: number): Promise<number> {
+    let deleted = 0;
+    for (const { members, invalidatedAt } of tags) {
+      deleted += await this.delete([...(this.tagMembers.get(members) ?? [])]);
+      this.tagMembers.delete(members);
+      this.tagInvalidatedAt.set(invalidatedAt, performance.now(), { ttl: leaseTtlMs + 1000 });
+    }
+    return deleted;
   }
 
   async deleteMatching(pattern: string): Promise<number> {
@@ -60,5 +89,19 @@ export class MemoryStore implements CacheStore {
     // Collect first: deleting while iterating an LRU would skip entries.
     const matching = [...this.entries.keys()].filter((key) => matcher.test(key));
     return this.delete(matching);
+  }
+
+  private tagInvalidatedSinceLease(key: string, { tags, leaseTtlMs }: EntryTags): boolean {
+    const leaseTakenAt = performance.now() - (leaseTtlMs - this.entries.getRemainingTTL(key));
+    return tags.some(({ invalidatedAt }) => (this.tagInvalidatedAt.get(invalidatedAt) ?? -Infinity) >= leaseTakenAt);
+  }
+
+  private indexTags(key: string, ttlMs: number, tags: EntryTags | undefined): void {
+    for (const { members } of tags?.tags ?? []) {
+      const set = this.tagMembers.get(members) ?? new Set<string>();
+      set.add(key);
+      const remaining = this.tagMembers.getRemainingTTL(members);
+      this.tagMembers.set(members, set, { ttl: Math.max(ttlMs, Number.isFinite(remaining) ? remaining : 0) });
+    }
   }
 }

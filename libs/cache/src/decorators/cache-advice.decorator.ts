@@ -1,0 +1,14 @@
+import { UseInterceptors } from '@nestjs/common';
+import { CacheInterceptor } from '../interception/cache.interceptor';
+import { type AdviceSpec, recordAdvice } from '../interception/method-dispatcher';
+
+/**
+ * Shared body of the caching decorators: record the advice, and attach the interceptor that
+ * gives it HTTP semantics when the method is a controller handler (inert on other providers).
+ */
+export function cacheAdviceDecorator(name: string, spec: AdviceSpec): MethodDecorator {
+  return (target, propertyKey, descriptor) => {
+    recordAdvice(name, target, propertyKey, descriptor, spec);
+    UseInterceptors(CacheInterceptor)(target, propertyKey, descriptor);
+  };
+}

@@ -1,0 +1,198 @@
+import { concatMap, defer, from, isObservable, lastValueFrom, type Observable, toArray } from 'rxjs';
+import { CacheConfigurationError } from '../cache.errors';
+import type { CacheService } from '../caches/cache.service';
+import type { CacheRegistry } from '../caches/cache.registry';
+import type { CacheEvictOptions, CacheableOptions, CachePutOptions } from '../decorators/cache-decorator-options';
+import { secondsToMs } from '../options/duration.util';
+import { type HttpCall, httpCallContext, type HttpRequestLike } from './http-call.context';
+import type { AdviceSpec } from './method-dispatcher';
+import { boundedKey, defaultMethodKey } from './method-key.util';
+
+type Method = (this: unknown, ...args: unknown[]) => unknown;
+
+/** The method an advice wraps. */
+export interface AdvisedMethodInfo {
+  readonly className: string;
+  readonly methodName: string;
+  readonly original: Method;
+  /**
+   * Declared to return an Observable (`design:returntype`): the advised method then returns an
+   * Observable too, and the cache holds the list of values the source emitted before completing.
+   */
+  readonly returnsObservable: boolean;
+}
+
+interface Prepared<O> {
+  readonly cache: CacheService<unknown>;
+  readonly options: O;
+}
+
+/**
+ * Builds the advised version of a method from its `@Cacheable`, `@CachePut` and `@CacheEvict`
+ * specs: `beforeInvocation` evictions, then the read-through (or the method), then puts, then
+ * evictions. Cache failures never change the method's behaviour: they are counted in the
+ * domain's stats and logged, and the method's own result or error is what the caller gets.
+ */
+export function createCacheAdvice(method: AdvisedMethodInfo, specs: readonly AdviceSpec[], registry: CacheRegistry): Method {
+  const where = `${method.className}#${method.methodName}`;
+  const prepare = <O extends { cache: string }>(spec: AdviceSpec): Prepared<O> => {
+    const options = spec.options as O;
+    try {
+      return { cache: registry.get(options.cache), options };
+    } catch (error) {
+      throw new CacheConfigurationError(`${where}: ${(error as Error).message}`);
+    }
+  };
+  const cacheables = specs.filter((spec) => spec.kind === 'cacheable').map((spec) => prepare<CacheableOptions>(spec));
+  if (cacheables.length > 1) throw new CacheConfigurationError(`${where} carries @Cacheable more than once`);
+  const cacheable = cacheables[0];
+  const puts = specs.filter((spec) => spec.kind === 'cache-put').map((spec) => prepare<CachePutOptions>(spec));
+  const evictions = specs.filter((spec) => spec.kind === 'cache-evict').map((spec) => prepare<CacheEvictOptions>(spec));
+  validate(where, cacheable, puts, evictions);
+  const before = evictions.filter(({ options }) => options.beforeInvocation);
+  const after = evictions.filter(({ options }) => !options.beforeInvocation);
+  // Observable methods are cached as the list of their values; `unless` and `tags` see the last.
+  const resultOf = method.returnsObservable ? (values: unknown) => (values as unknown[]).at(-1) : (value: unknown) => value;
+
+  const invoke = async (self: unknown, args: unknown[]): Promise<unknown> => {
+    const result = method.original.apply(self, args);
+    if (method.returnsObservable) return isObservable(result) ? lastValueFrom(result.pipe(toArray())) : [await result];
+    return result;
+  };
+
+  const run = async (self: unknown, args: unknown[]): Promise<unknown> => {
+    const call = httpCallContext.getStore();
+    for (const eviction of before) await evict(eviction, args, undefined);
+    const result = cacheable ? await readThrough(cacheable, self, args, call) : await invoke(self, args);
+    for (const put of puts) await store(put, args, result);
+    for (const eviction of after) await evict(eviction, args, resultOf(result));
+    return result;
+  };
+
+  const readThrough = async (
+    { cache, options }: Prepared<CacheableOptions>,
+    self: unknown,
+    args: unknown[],
+    call: HttpCall | undefined,
+  ): Promise<unknown> => {
+    const bypass = () => {
+      if (call) call.outcome = 'BYPASS';
+      return invoke(self, args);
+    };
+    if (options.condition && !attempt(cache, 'condition', () => options.condition!(...args), false)) return bypass();
+    const key = attempt(cache, 'key', () => cacheableKey(method, cache, options, args, call), undefined);
+    if (key === undefined) return bypass();
+    let loaded = false;
+    const value = await cache.getOrSet(
+      key,
+      () => {
+        loaded = true;
+        return invoke(self, args);
+      },
+      {
+        ttl: options.ttl,
+        tags: options.tags && ((stored) => options.tags!(...args, resultOf(stored))),
+        unless: (stored) =>
+          (options.unless?.(resultOf(stored), ...args) ?? false) || (call !== undefined && !storableResponse(call, stored)),
+      },
+    );
+    if (call) call.outcome = loaded ? 'MISS' : 'HIT';
+    return value;
+  };
+
+  const store = async ({ cache, options }: Prepared<CachePutOptions>, args: unknown[], result: unknown) => {
+    try {
+      if (options.condition && !options.condition(...args)) return;
+      if (options.unless?.(resultOf(result), ...args)) return;
+      const tags = options.tags?.(...args, resultOf(result));
+      await cache.set(boundedKey(options.key(...args)), result, { ttl: options.ttl, tags });
+    } catch (error) {
+      cache.reportFailure('@CachePut', error);
+    }
+  };
+
+  const evict = async ({ cache, options }: Prepared<CacheEvictOptions>, args: unknown[], result: unknown) => {
+    try {
+      if (options.condition && !options.condition(...args)) return;
+      if (options.allEntries) {
+        await cache.clear();
+        return;
+      }
+      const keys = [...(options.key ? [options.key(...args)] : []), ...(options.keys?.(...args) ?? [])];
+      await Promise.all(keys.map((key) => cache.delete(boundedKey(key))));
+      if (options.tags) await cache.invalidateTags(options.tags(...args, result));
+    } catch (error) {
+      cache.reportFailure('@CacheEvict', error);
+    }
+  };
+
+  if (method.returnsObservable) {
+    return function advisedObservable(this: unknown, ...args: unknown[]): Observable<unknown> {
+      return defer(() => from(run(this, args))).pipe(concatMap((values) => from(values as unknown[])));
+    };
+  }
+  return function advised(this: unknown, ...args: unknown[]): Promise<unknown> {
+    return run(this, args);
+  };
+}
+
+function validate(
+  where: string,
+  cacheable: Prepared<CacheableOptions> | undefined,
+  puts: ReadonlyArray<Prepared<CachePutOptions>>,
+  evictions: ReadonlyArray<Prepared<CacheEvictOptions>>,
+): void {
+  for (const { options } of [...(cacheable ? [cacheable] : []), ...puts]) {
+    if (options.ttl !== undefined) secondsToMs(options.ttl, `${where}: ttl`, CacheConfigurationError);
+  }
+  for (const { options } of puts) {
+    if (typeof options.key !== 'function') throw new CacheConfigurationError(`${where}: @CachePut needs a key function`);
+  }
+  for (const { options } of evictions) {
+    if (!options.key && !options.keys && !options.tags && !options.allEntries) {
+      throw new CacheConfigurationError(`${where}: @CacheEvict needs key, keys, tags or allEntries`);
+    }
+  }
+}
+
+/** Runs a user callback; when it throws, the failure is reported and `fallback` used. */
+function attempt<T>(cache: CacheService<unknown>, what: string, callback: () => T, fallback: T): T {
+  try {
+    return callback();
+  } catch (error) {
+    cache.reportFailure(`@Cacheable ${what}`, error);
+    return fallback;
+  }
+}
+
+function cacheableKey(
+  method: AdvisedMethodInfo,
+  cache: CacheService<unknown>,
+  options: CacheableOptions,
+  args: unknown[],
+  call: HttpCall | undefined,
+): string | undefined {
+  if (!call) return options.key ? boundedKey(options.key(...args)) : defaultMethodKey(method.className, method.methodName, args);
+  const { request } = call;
+  if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
+  const base = options.key ? options.key(...args) : requestTarget(request);
+  const scope = (options.scope ?? cache.requestScope)?.(request);
+  if (scope) return boundedKey(`scope:${scope}|${base}`);
+  // A response to a request with credentials may be personal: never shared unless scoped.
+  if (request.headers.authorization !== undefined || request.headers.cookie !== undefined) return undefined;
+  return boundedKey(base);
+}
+
+/** `GET /path?a=1&b=2`, query parameters sorted so their order does not split the cache. */
+function requestTarget(request: HttpRequestLike): string {
+  const url = new URL(request.originalUrl ?? request.url, 'http://cache.invalid');
+  url.searchParams.sort();
+  return `GET ${url.pathname}${url.search}`;
+}
+
+function storableResponse({ response }: HttpCall, value: unknown): boolean {
+  if (response.statusCode < 200 || response.statusCode > 299) return false;
+  if (response.getHeader('set-cookie') !== undefined) return false;
+  const streamLike = value as { pipe?: unknown; getStream?: unknown } | null;
+  return !(typeof streamLike?.pipe === 'function' || typeof streamLike?.getStream === 'function');
+}

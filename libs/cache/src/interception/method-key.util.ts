@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import { CacheArgumentError } from '../cache.errors';
+
+/** Keys longer than this are replaced by a hash, so a huge argument cannot make a huge key. */
+const MAX_KEY_LENGTH = 200;
+
+/**
+ * The default key of a decorated method: `Class.method:` plus a stable encoding of its arguments.
+ * Equal arguments (deeply, object key order ignored) give equal keys and different arguments
+ * different keys — types included, so `1` and `'1'`, a Date and its ISO string, or a Map and an
+ * object never collide (unlike `String(arg)`, which makes every object `[object Object]`).
+ * @throws CacheArgumentError for arguments that have no stable identity (functions, symbols,
+ *   circular structures).
+ */
+export function defaultMethodKey(className: string, methodName: string, args: readonly unknown[]): string {
+  return boundedKey(`${className}.${methodName}:${encodeStable(args, new Set())}`);
+}
+
+/** Hashes keys past the length bound; the readable start is kept for debugging in redis-cli. */
+export function boundedKey(key: string): string {
+  if (key.length <= MAX_KEY_LENGTH) return key;
+  const digest = createHash('sha256').update(key).digest('base64url');
+  return `${key.slice(0, 64)}…#${digest}`;
+}
+
+function encodeStable(value: unknown, ancestors: Set<object>): string {
+  switch (typeof value) {
+    case 'undefined':
+      return 'u';
+    case 'boolean':
+      return value ? 't' : 'f';
+    case 'number':
+      return Object.is(value, -0) ? 'n-0' : `n${value}`;
+    case 'bigint':
+      return `i${value}`;
+    case 'string':
+      return JSON.stringify(value);
+    case 'object':
+      return value === null ? 'null' : encodeObject(value, ancestors);
+    default:
+      throw new CacheArgumentError(`Cannot build a cache key from a ${typeof value} argument; pass a key function`);
+  }
+}
+
+function encodeObject(value: object, ancestors: Set<object>): string {
+  if (ancestors.has(value)) {
+    throw new CacheArgumentError('Cannot build a cache key from a circular argument; pass a key function');
+  }
+  ancestors.add(value);
+  try {
+    if (value instanceof Date) return `D${value.getTime()}`;
+    if (ArrayBuffer.isView(value)) {
+      return `B${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')}`;
+    }
+    if (Array.isArray(value)) return `[${value.map((item) => encodeStable(item, ancestors)).join(',')}]`;
+    if (value instanceof Map) {
+      const entries = [...value].map(([k, v]) => `${encodeStable(k, ancestors)}=>${encodeStable(v, ancestors)}`);
+      return `M{${entries.sort().join(',')}}`;
+    }
+    if (value instanceof Set) return `S{${[...value].map((item) => encodeStable(item, ancestors)).sort().join(',')}}`;
+    const prototype = Object.getPrototypeOf(value);
+    // Instances of different classes with the same fields are different arguments.
+    const kind = prototype === Object.prototype || prototype === null ? '' : (prototype.constructor?.name ?? '?');
+    const fields = Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${encodeStable((value as Record<string, unknown>)[key], ancestors)}`);
+    return `${kind}{${fields.join(',')}}`;
+  } finally {
+    ancestors.delete(value);
+  }
+}
