@@ -67,6 +67,8 @@ export const lockMessages = {
     `released it, because a failover could hand it to a second owner`,
   releaseFailed: (key: string, reason: string) =>
     `Releasing lock "${key}" failed (${reason}); it will expire at the end of its TTL`,
+  replicatedConnectionFailed: (reason: string) =>
+    `The connection for replicated lock acquisitions failed (${reason}); they fail until it is back`,
   notificationsUnavailable: (reason: string) =>
     `Lock release notifications are unavailable (${reason}); waiting acquires poll until they are back`,
   unsafeEvictionPolicy: (policy: string) =>
@@ -76,6 +78,6 @@ export const lockMessages = {
   evictionPolicyUnverified: (reason: string) =>
     `Could not verify that Redis keeps lock keys under memory pressure (CONFIG GET maxmemory-policy ` +
     `failed: ${reason}); make sure its maxmemory-policy is noeviction`,
-  fencingTokenOverflow: (key: string) =>
-    `Lock "${key}" got a fencing token beyond 2^53; tokens would lose precision`,
+  inProcess: () =>
+    `Locks are held in this process only (memory store): they exclude nothing across instances`,
 };

@@ -1,6 +1,6 @@
 import { type DynamicModule, Global, Module, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { CACHE_OPTIONS, CACHE_STORE } from './cache.constants';
+import { CACHE_OPTIONS, CACHE_STORE, LOCK_BACKEND } from './cache.constants';
 import {
   CACHE_MODULE_ASYNC_OPTIONS_TYPE,
   CACHE_MODULE_OPTIONS,
@@ -10,6 +10,9 @@ import {
 import { CacheRegistry } from './caches/cache.registry';
 import { getCacheToken } from './caches/cache-token.util';
 import { AdviceExplorer } from './interception/advice.explorer';
+import { LockService } from './lock/lock.service';
+import { MemoryLockBackend } from './lock/memory-lock.backend';
+import { RedisLockBackend } from './lock/redis-lock.backend';
 import { BUILT_IN_DOMAIN_NAMES } from './options/cache-defaults';
 import type { CacheModuleOptions } from './options/cache-module-options.interface';
 import { resolveCacheOptions, type ResolvedCacheOptions } from './options/resolve-options';
@@ -49,6 +52,13 @@ const coreProviders: Provider[] = [
   },
   CacheRegistry,
   AdviceExplorer,
+  {
+    provide: LOCK_BACKEND,
+    useFactory: (options: ResolvedCacheOptions, redis: RedisClient) =>
+      options.store === 'redis' ? new RedisLockBackend(redis) : new MemoryLockBackend(),
+    inject: [CACHE_OPTIONS, RedisClient],
+  },
+  LockService,
 ];
 
 function domainProviders(domains: readonly string[]): Provider[] {
@@ -61,7 +71,8 @@ function domainProviders(domains: readonly string[]): Provider[] {
 
 /**
  * The cache module. Import it once at the root with `forRoot()` or `forRootAsync()`; inject
- * domain caches with `@InjectCache(name)` and the connection as `RedisClient`.
+ * domain caches with `@InjectCache(name)`, the connection as `RedisClient` and locks as
+ * `LockService`.
  *
  * Domain tokens are known when the module is defined, before async options exist: the built-in
  * domains and those named in `forRoot({ domains })` are registered there; domains that only an
@@ -90,7 +101,7 @@ function withCore(definition: DynamicModule, declaredDomains: readonly string[])
     global: true,
     imports: [...(definition.imports ?? []), DiscoveryModule],
     providers: [...(definition.providers ?? []), ...coreProviders],
-    exports: [RedisClient, CacheRegistry],
+    exports: [RedisClient, CacheRegistry, LockService],
   };
   const domains = domainProviders([...BUILT_IN_DOMAIN_NAMES, ...declaredDomains]);
   return {

@@ -8,9 +8,13 @@ export {
   CacheSerializationError,
   CacheTimeoutError,
   CacheUnavailableError,
+  LockLostError,
+  LockNotAcquiredError,
+  LockReplicationError,
 } from './cache.errors';
 export type {
   CacheDomainOptions,
+  CacheLockOptions,
   CacheModuleOptions,
   CacheStoreKind,
   RedisConnectionOptions,
@@ -34,3 +38,6 @@ export { CacheEvict } from './decorators/cache-evict.decorator';
 export { CachePut } from './decorators/cache-put.decorator';
 export type { CacheableOptions, CacheEvictOptions, CachePutOptions } from './decorators/cache-decorator-options';
 export { CacheInterceptor } from './interception/cache.interceptor';
+export { LockService } from './lock/lock.service';
+export type { Lock } from './lock/lock';
+export type { AcquireOptions, TryAcquireOptions, UsingOptions } from './lock/lock-options.interface';

@@ -3,7 +3,7 @@
  * different codecs (e.g. before and after a change of codec) decode side by side.
  */
 export interface CacheCodec {
-  /** Whole number 1–255, unique among the codecs an application uses; 1 and 2 are built in. */
+  /** Whole number 3–255 for your own codecs (1 and 2 are the built-in msgpack and JSON codecs). */
   readonly id: number;
   /** @throws CacheSerializationError when the value cannot be represented faithfully. */
   encode(value: unknown): Buffer;

@@ -2,12 +2,17 @@ const DANGEROUS_KEYS = ['__proto__', 'constructor'] as const;
 const MARKERS = DANGEROUS_KEYS.map((key) => Buffer.from(key));
 
 /**
- * Cheap pre-check on the raw bytes: only entries that mention a dangerous key pay for the walk in
- * {@link stripDangerousKeys}.
+ * Cheap pre-check on raw bytes: only entries that mention a dangerous key pay for a walk in
+ * {@link stripDangerousKeys} or {@link withoutDangerousKeys}.
  */
 export function mayHoldDangerousKeys(bytes: Buffer): boolean {
   return MARKERS.some((marker) => bytes.includes(marker));
 }
+
+const isPlainObject = (value: object): boolean => {
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+};
 
 /**
  * Removes own `__proto__` and `constructor` keys from decoded plain objects, at any depth. Decoders
@@ -28,4 +33,28 @@ export function stripDangerousKeys<T>(value: T, seen = new Set<unknown>()): T {
     for (const entry of Object.values(value)) stripDangerousKeys(entry, seen);
   }
   return value;
+}
+
+/**
+ * A copy of `value` without own `__proto__` and `constructor` keys, leaving the caller's value
+ * untouched. Used before encoding, so that what is stored is exactly what a read returns.
+ */
+export function withoutDangerousKeys(value: unknown, ancestors = new Set<unknown>()): unknown {
+  if (value === null || typeof value !== 'object' || ancestors.has(value)) return value;
+  ancestors.add(value);
+  try {
+    if (Array.isArray(value)) return value.map((item) => withoutDangerousKeys(item, ancestors));
+    if (value instanceof Map) {
+      return new Map([...value].map(([key, item]) => [key, withoutDangerousKeys(item, ancestors)]));
+    }
+    if (value instanceof Set) return new Set([...value].map((item) => withoutDangerousKeys(item, ancestors)));
+    if (!isPlainObject(value)) return value;
+    const copy: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      if (!(DANGEROUS_KEYS as readonly string[]).includes(key)) copy[key] = withoutDangerousKeys(item, ancestors);
+    }
+    return copy;
+  } finally {
+    ancestors.delete(value);
+  }
 }

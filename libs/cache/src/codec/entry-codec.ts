@@ -9,14 +9,16 @@ import { MsgpackCodec } from './msgpack.codec';
  * Every stored entry starts with a small header, so entries of different codecs, compressed and
  * plain ones, and read-through leases can share a keyspace and be told apart:
  *
- *   value: [VALUE_MARK, codec id, flags, ...payload]
+ *   value: [VALUE_MARK, codec id, flags, payload length (uint32 BE), ...payload]
  *   lease: [LEASE_MARK, ...16 random bytes]
  *
- * Anything else (bytes of another program, a truncated write) fails to decode and is a miss.
+ * Anything else (bytes of another program, a truncated or extended write) fails to decode and is
+ * a miss. The length catches truncation, which some payloads survive as a different valid value
+ * (a JSON `100` cut to `10`).
  */
 const VALUE_MARK = 0xe1;
 const LEASE_MARK = 0xe2;
-const HEADER_LENGTH = 3;
+const HEADER_LENGTH = 7;
 const FLAG_DEFLATE = 0b1;
 
 /** Returned by {@link EntryCodec.decode} for a lease: a fill is in progress, the value is absent. */
@@ -44,6 +46,7 @@ export class EntryCodec {
     entry[0] = VALUE_MARK;
     entry[1] = this.codec.id;
     entry[2] = flags;
+    entry.writeUInt32BE(payload.length, 3);
     payload.copy(entry, HEADER_LENGTH);
     return entry;
   }
@@ -53,6 +56,9 @@ export class EntryCodec {
     if (entry[0] === LEASE_MARK) return LEASED;
     if (entry[0] !== VALUE_MARK || entry.length < HEADER_LENGTH) {
       throw new CacheDecodeError('Entry has no cache header (written by another program, or truncated)');
+    }
+    if (entry.readUInt32BE(3) !== entry.length - HEADER_LENGTH) {
+      throw new CacheDecodeError('Entry length does not match its header (truncated or corrupted)');
     }
     const codec = this.decoders.get(entry[1]);
     if (!codec) throw new CacheDecodeError(`Entry was written with unknown codec id ${entry[1]}`);

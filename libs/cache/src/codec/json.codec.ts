@@ -54,7 +54,9 @@ function nonJsonKind(value: unknown): string | undefined {
       if (value instanceof Date) return 'a Date';
       if (value instanceof Map) return 'a Map';
       if (value instanceof Set) return 'a Set';
-      if (ArrayBuffer.isView(value)) return 'binary data';
+      if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return 'binary data';
+      if (value instanceof RegExp) return 'a RegExp';
+      if (value instanceof Error) return 'an Error';
       return undefined;
     default:
       return undefined;

@@ -1,7 +1,8 @@
 import { Packr } from 'msgpackr';
 import { CacheSerializationError } from '../cache.errors';
 import type { CacheCodec } from './codec.interface';
-import { mayHoldDangerousKeys, stripDangerousKeys } from './dangerous-keys.util';
+import { mayHoldDangerousKeys, stripDangerousKeys, withoutDangerousKeys } from './dangerous-keys.util';
+import { mayHaveLostSurrogates } from './unicode.util';
 
 /**
  * The default codec: MessagePack through msgpackr. Chosen by measurement (README, "Codec"): it
@@ -10,6 +11,8 @@ import { mayHoldDangerousKeys, stripDangerousKeys } from './dangerous-keys.util'
  *
  * Objects are written as msgpackr "records" so that a Map (a MessagePack map) and a plain object
  * (a record) stay distinguishable. Class instances come back as plain objects, and `-0` as `0`.
+ * Own `__proto__` and `constructor` keys are dropped before encoding (msgpackr would rename
+ * `__proto__` when decoding), so a hit returns exactly what was stored.
  */
 export class MsgpackCodec implements CacheCodec {
   static readonly ID = 1;
@@ -30,6 +33,21 @@ export class MsgpackCodec implements CacheCodec {
   }
 
   encode(value: unknown): Buffer {
+    let bytes = this.pack(value);
+    if (mayHoldDangerousKeys(bytes)) bytes = this.pack(withoutDangerousKeys(value));
+    if (mayHaveLostSurrogates(bytes, value)) {
+      // MessagePack strings are UTF-8, which cannot hold a lone surrogate: msgpackr would store U+FFFD.
+      throw new CacheSerializationError('Cannot cache a string holding a lone UTF-16 surrogate (invalid Unicode)');
+    }
+    return bytes;
+  }
+
+  decode(bytes: Buffer): unknown {
+    const value = this.packr.unpack(bytes);
+    return mayHoldDangerousKeys(bytes) ? stripDangerousKeys(value) : value;
+  }
+
+  private pack(value: unknown): Buffer {
     try {
       return this.packr.pack(value);
     } catch (error) {
@@ -39,10 +57,5 @@ export class MsgpackCodec implements CacheCodec {
       }
       throw new CacheSerializationError(`Cannot cache this value: ${(error as Error).message}`, { cause: error });
     }
-  }
-
-  decode(bytes: Buffer): unknown {
-    const value = this.packr.unpack(bytes);
-    return mayHoldDangerousKeys(bytes) ? stripDangerousKeys(value) : value;
   }
 }

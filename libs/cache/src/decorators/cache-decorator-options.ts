@@ -1,29 +1,30 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- argument lists of arbitrary methods */
 
 /**
- * Options shared by the caching decorators. On service methods, functions receive the method's
- * arguments; on controller handlers, the handler's arguments (after pipes) as well.
+ * Options shared by the caching decorators. Functions receive the method's arguments (on
+ * controller handlers, the handler's arguments after pipes). They are typed loosely on purpose:
+ * a key function usually reads fewer arguments than the method takes; annotate its parameters.
  */
-interface DecoratorBaseOptions<A extends any[]> {
+interface DecoratorBaseOptions {
   /** The cache domain (`screening`, `subject`, … or one the application declares). */
   cache: string;
   /** When it returns false the cache is bypassed for this call. */
-  condition?: (...args: A) => boolean;
+  condition?: (...args: any[]) => boolean;
 }
 
-export interface CacheableOptions<A extends any[] = any[], R = any> extends DecoratorBaseOptions<A> {
+export interface CacheableOptions extends DecoratorBaseOptions {
   /**
    * The entry's key within the domain. Default: `Class.method:` plus a stable encoding of the
    * arguments (hashed past 200 characters); on a controller, the request's method, path and
    * sorted query string.
    */
-  key?: (...args: A) => string;
+  key?: (...args: any[]) => string;
   /** Seconds; the domain's default when omitted. */
   ttl?: number;
   /** When it returns true the result is returned but not stored. */
-  unless?: (result: R, ...args: A) => boolean;
+  unless?: (result: any, ...args: any[]) => boolean;
   /** Tags of the entry, from the arguments followed by the result. */
-  tags?: (...argsThenResult: [...A, R]) => readonly string[];
+  tags?: (...argsThenResult: any[]) => readonly string[];
   /**
    * Controllers only: the user or tenant a request's response belongs to, made part of the key.
    * Requests carrying credentials (an `Authorization` header or a cookie) are never cached
@@ -32,26 +33,26 @@ export interface CacheableOptions<A extends any[] = any[], R = any> extends Deco
   scope?: (request: any) => string | undefined;
 }
 
-export interface CacheEvictOptions<A extends any[] = any[], R = any> extends DecoratorBaseOptions<A> {
+export interface CacheEvictOptions extends DecoratorBaseOptions {
   /** The key to evict. */
-  key?: (...args: A) => string;
+  key?: (...args: any[]) => string;
   /** Several keys to evict. */
-  keys?: (...args: A) => readonly string[];
+  keys?: (...args: any[]) => readonly string[];
   /** Tags whose entries to evict; after invocation they also receive the result. */
-  tags?: (...argsThenResult: [...A, R | undefined]) => readonly string[];
+  tags?: (...argsThenResult: any[]) => readonly string[];
   /** Evict every entry of the domain (SCAN + UNLINK in batches, never KEYS). */
   allEntries?: boolean;
   /** Evict before the method runs (and whatever its outcome) instead of after it succeeds. */
   beforeInvocation?: boolean;
 }
 
-export interface CachePutOptions<A extends any[] = any[], R = any> extends DecoratorBaseOptions<A> {
+export interface CachePutOptions extends DecoratorBaseOptions {
   /** The key to store the result under. */
-  key: (...args: A) => string;
+  key: (...args: any[]) => string;
   /** Seconds; the domain's default when omitted. */
   ttl?: number;
   /** When it returns true the result is not stored. */
-  unless?: (result: R, ...args: A) => boolean;
+  unless?: (result: any, ...args: any[]) => boolean;
   /** Tags of the entry, from the arguments followed by the result. */
-  tags?: (...argsThenResult: [...A, R]) => readonly string[];
+  tags?: (...argsThenResult: any[]) => readonly string[];
 }

@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- argument lists of arbitrary methods */
 import { cacheAdviceDecorator } from './cache-advice.decorator';
 import type { CacheEvictOptions } from './cache-decorator-options';
 
@@ -10,6 +9,6 @@ import type { CacheEvictOptions } from './cache-decorator-options';
  * @CacheEvict({ cache: 'screening', key: (id: string) => id })
  * updateStatus(id: string, status: Status): Promise<void> { … }
  */
-export function CacheEvict<A extends any[] = any[], R = any>(options: CacheEvictOptions<A, R>): MethodDecorator {
+export function CacheEvict(options: CacheEvictOptions): MethodDecorator {
   return cacheAdviceDecorator('CacheEvict', { kind: 'cache-evict', options });
 }

@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- argument lists of arbitrary methods */
 import { cacheAdviceDecorator } from './cache-advice.decorator';
 import type { CachePutOptions } from './cache-decorator-options';
 
@@ -8,6 +7,6 @@ import type { CachePutOptions } from './cache-decorator-options';
  * @CachePut({ cache: 'screening', key: (s: Screening) => s.id })
  * save(s: Screening): Promise<Screening> { … }
  */
-export function CachePut<A extends any[] = any[], R = any>(options: CachePutOptions<A, R>): MethodDecorator {
+export function CachePut(options: CachePutOptions): MethodDecorator {
   return cacheAdviceDecorator('CachePut', { kind: 'cache-put', options });
 }

@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- argument lists of arbitrary methods */
 import { cacheAdviceDecorator } from './cache-advice.decorator';
 import type { CacheableOptions } from './cache-decorator-options';
 
@@ -11,6 +10,6 @@ import type { CacheableOptions } from './cache-decorator-options';
  * @Cacheable({ cache: 'screening', key: (id: string) => id, ttl: 60 })
  * findScreening(id: string): Promise<Screening> { … }
  */
-export function Cacheable<A extends any[] = any[], R = any>(options: CacheableOptions<A, R>): MethodDecorator {
+export function Cacheable(options: CacheableOptions): MethodDecorator {
   return cacheAdviceDecorator('Cacheable', { kind: 'cacheable', options });
 }

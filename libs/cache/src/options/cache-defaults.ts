@@ -19,6 +19,18 @@ export const DEFAULTS = Object.freeze({
   compressionThreshold: 0,
   leaseTtl: 10,
   memoryMaxEntries: 10_000,
+  locks: Object.freeze({
+    // The sketch's `cache_prefix_lock` and its lock timeout.
+    prefix: 'lock:',
+    defaultTtl: 30,
+    // The sketch waited as long as the TTL; a request blocked for 30 s has usually been given up
+    // on upstream already.
+    defaultWait: 5,
+    // Only a fallback: releases wake waiters at once, and a holder's TTL bounds each pause.
+    pollInterval: 0.5,
+    replicas: 0,
+    replicaTimeout: 0.2,
+  }),
   redis: Object.freeze({
     url: 'redis://localhost:6379/0',
     // The sketch's 5 s socket timeout is kept for connecting only: a cache read that waits longer

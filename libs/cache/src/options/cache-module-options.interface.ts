@@ -68,6 +68,46 @@ export interface RedisConnectionOptions {
   ioredis?: RedisOptions;
 }
 
+/** Distributed locks (`LockService`). All durations are in seconds. */
+export interface CacheLockOptions {
+  /**
+   * Prefix of lock keys, after `namespace` (the sketch's `cache_prefix_lock`). It must not overlap
+   * a domain prefix, or invalidating that domain by pattern could delete held locks.
+   * @default 'lock:'
+   */
+  prefix?: string;
+  /**
+   * TTL of a lock when the call gives none (at least 0.01).
+   * @default 30
+   */
+  defaultTtl?: number;
+  /**
+   * How long `acquire` and `using` wait for a held lock when the call gives no `wait`; `0` tries
+   * once.
+   * @default 5
+   */
+  defaultWait?: number;
+  /**
+   * Longest pause between two attempts of a waiting acquire when no release announcement
+   * arrives (jittered; shorter when the holder's TTL ends sooner). Releases wake waiters at once;
+   * this only covers announcements lost while the subscriber connection was down.
+   * @default 0.5
+   */
+  pollInterval?: number;
+  /**
+   * Replicas that must acknowledge each acquisition (Redis `WAIT`); fewer within
+   * `replicaTimeout` release the lock and throw `LockReplicationError`. `0` skips the check.
+   * Not supported with `redis.cluster`.
+   * @default 0
+   */
+  replicas?: number;
+  /**
+   * How long to wait for those acknowledgements; must be below `redis.commandTimeout`.
+   * @default 0.2
+   */
+  replicaTimeout?: number;
+}
+
 /** Options of `CacheModule.forRoot()` / `forRootAsync()`. */
 export interface CacheModuleOptions {
   /**
@@ -111,4 +151,6 @@ export interface CacheModuleOptions {
    * @default 10000
    */
   memoryMaxEntries?: number;
+  /** Distributed locks: key prefix, default TTL and wait, replication check. */
+  locks?: CacheLockOptions;
 }

@@ -21,6 +21,7 @@ export const CACHE_ENV_VARIABLES = {
   ELILE_CACHE_CODEC: "'msgpack' or 'json'",
   ELILE_CACHE_COMPRESSION_THRESHOLD: 'bytes, 0 disables compression',
   ELILE_CACHE_LEASE_TTL: 'seconds a read-through may take to fill',
+  ELILE_CACHE_PREFIX_LOCK: 'key prefix of distributed locks',
   ...Object.fromEntries(
     Object.keys(DEFAULT_DOMAINS).flatMap((domain) => [
       [`ELILE_CACHE_TTL_${domain.toUpperCase()}`, `seconds, TTL of the ${domain} domain`],
@@ -75,8 +76,13 @@ function redisUrl(env: Env): string | undefined {
   return raw;
 }
 
+/** Drops unset settings and empty sections, so env options merge over options from code. */
 function withoutUndefined<T extends object>(record: T): T {
-  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as T;
+  const isEmptySection = (value: unknown) =>
+    typeof value === 'object' && value !== null && Object.keys(value).length === 0;
+  return Object.fromEntries(
+    Object.entries(record).filter(([, value]) => value !== undefined && !isEmptySection(value)),
+  ) as T;
 }
 
 /**
@@ -95,11 +101,12 @@ export function cacheOptionsFromEnv(env: Env = process.env): CacheModuleOptions 
   }
   return withoutUndefined({
     store: oneOf(env, 'ELILE_CACHE_STORE', ['redis', 'memory'] as const),
-    namespace: env.ELILE_CACHE_NAMESPACE,
+    namespace: text(env, 'ELILE_CACHE_NAMESPACE'),
     codec: oneOf(env, 'ELILE_CACHE_CODEC', ['msgpack', 'json'] as const),
     compressionThreshold: wholeNumber(env, 'ELILE_CACHE_COMPRESSION_THRESHOLD', 0),
     leaseTtl: positiveNumber(env, 'ELILE_CACHE_LEASE_TTL'),
     domains,
+    locks: withoutUndefined({ prefix: text(env, 'ELILE_CACHE_PREFIX_LOCK') }),
     redis: withoutUndefined({
       url: redisUrl(env),
       username: text(env, 'ELILE_REDIS_USERNAME'),

@@ -6,11 +6,12 @@ import { MsgpackCodec } from '../codec/msgpack.codec';
 import { DEFAULT_DOMAINS, DEFAULTS } from './cache-defaults';
 import type {
   CacheDomainOptions,
+  CacheLockOptions,
   CacheModuleOptions,
   CacheStoreKind,
   RedisConnectionOptions,
 } from './cache-module-options.interface';
-import { describe, secondsToMs } from './duration.util';
+import { describe, lockTtlToMs, secondsToMs, waitToMs } from './duration.util';
 
 export interface ResolvedDomain {
   readonly name: string;
@@ -33,6 +34,15 @@ export interface ResolvedRedisOptions {
   readonly ioredis: RedisOptions;
 }
 
+export interface ResolvedLockOptions {
+  readonly prefix: string;
+  readonly defaultTtlMs: number;
+  readonly defaultWaitMs: number;
+  readonly pollIntervalMs: number;
+  readonly replicas: number;
+  readonly replicaTimeoutMs: number;
+}
+
 /** Options after defaults and validation: what every part of the module reads. */
 export interface ResolvedCacheOptions {
   readonly store: CacheStoreKind;
@@ -43,6 +53,7 @@ export interface ResolvedCacheOptions {
   readonly compressionThreshold: number;
   readonly leaseTtlMs: number;
   readonly memoryMaxEntries: number;
+  readonly locks: ResolvedLockOptions;
 }
 
 const fail = (message: string): never => {
@@ -114,11 +125,54 @@ function assertPrefixesDisjoint(domains: ResolvedDomain[]): void {
   }
 }
 
+function resolveLocks(
+  options: CacheLockOptions = {},
+  namespace: string,
+  domains: ReadonlyMap<string, ResolvedDomain>,
+  redis: ResolvedRedisOptions,
+): ResolvedLockOptions {
+  const prefix = options.prefix ?? DEFAULTS.locks.prefix;
+  if (typeof prefix !== 'string') fail(`CacheModule option "locks.prefix" must be a string`);
+  const others = [...[...domains.values()].map((d) => [`domain "${d.name}"`, d.prefix]), ['tag indexes', '__elile:']];
+  for (const [owner, other] of others) {
+    if (other.startsWith(prefix) || prefix.startsWith(other)) {
+      fail(`CacheModule option "locks.prefix" ("${prefix}") overlaps the prefix "${other}" of ${owner}`);
+    }
+  }
+  // Lock names are `${namespace}${prefix}{key}…`: a `{}` where Redis looks for the hash tag
+  // leaves it empty, and a lock's names would then spread over several cluster slots.
+  const tagStart = `${namespace}${prefix}`.indexOf('{');
+  if (tagStart >= 0 && `${namespace}${prefix}`[tagStart + 1] === '}') {
+    fail(`CacheModule options "namespace" and "locks.prefix" must not form an empty hash tag "{}"`);
+  }
+  const replicas = wholeNumber(options.replicas ?? DEFAULTS.locks.replicas, 'locks.replicas', 0);
+  if (replicas > 0 && redis.cluster) fail(`CacheModule option "locks.replicas" is not supported with "redis.cluster"`);
+  const replicaTimeoutMs = seconds(options.replicaTimeout ?? DEFAULTS.locks.replicaTimeout, 'locks.replicaTimeout');
+  if (replicas > 0 && replicaTimeoutMs >= redis.commandTimeoutMs) {
+    fail(`CacheModule option "locks.replicaTimeout" must be below "redis.commandTimeout" (${redis.commandTimeoutMs / 1000} s)`);
+  }
+  const option = (path: string) => `CacheModule option "${path}"`;
+  return {
+    prefix,
+    defaultTtlMs: lockTtlToMs(options.defaultTtl ?? DEFAULTS.locks.defaultTtl, option('locks.defaultTtl'), CacheConfigurationError),
+    defaultWaitMs: waitToMs(options.defaultWait ?? DEFAULTS.locks.defaultWait, option('locks.defaultWait'), CacheConfigurationError),
+    pollIntervalMs: seconds(options.pollInterval ?? DEFAULTS.locks.pollInterval, 'locks.pollInterval'),
+    replicas,
+    replicaTimeoutMs,
+  };
+}
+
 function resolveCodec(codec: CacheModuleOptions['codec'] = DEFAULTS.codec): CacheCodec {
   if (codec === 'msgpack') return new MsgpackCodec();
   if (codec === 'json') return new JsonCodec();
-  if (codec && typeof codec.encode === 'function' && typeof codec.decode === 'function' && codec.id) return codec;
-  return fail(`CacheModule option "codec" must be 'msgpack', 'json' or an object with id, encode and decode`);
+  if (!codec || typeof codec.encode !== 'function' || typeof codec.decode !== 'function') {
+    return fail(`CacheModule option "codec" must be 'msgpack', 'json' or an object with id, encode and decode`);
+  }
+  // The id is one byte of every entry; 1 and 2 are the built-in codecs, which must stay readable.
+  if (!Number.isInteger(codec.id) || codec.id < 3 || codec.id > 255) {
+    return fail(`CacheModule option "codec" needs an id that is a whole number from 3 to 255, got ${describe(codec.id)}`);
+  }
+  return codec;
 }
 
 /** Applies defaults and validates once, at boot; a mistake names the option that holds it. */
@@ -129,11 +183,13 @@ export function resolveCacheOptions(options: CacheModuleOptions = {}): ResolvedC
   }
   const namespace = options.namespace ?? DEFAULTS.namespace;
   if (typeof namespace !== 'string') fail(`CacheModule option "namespace" must be a string`);
+  const redis = resolveRedis(options.redis);
+  const domains = resolveDomains(options.domains);
   return {
     store,
-    redis: resolveRedis(options.redis),
+    redis,
     namespace,
-    domains: resolveDomains(options.domains),
+    domains,
     codec: resolveCodec(options.codec),
     compressionThreshold: wholeNumber(
       options.compressionThreshold ?? DEFAULTS.compressionThreshold,
@@ -142,5 +198,6 @@ export function resolveCacheOptions(options: CacheModuleOptions = {}): ResolvedC
     ),
     leaseTtlMs: seconds(options.leaseTtl ?? DEFAULTS.leaseTtl, 'leaseTtl'),
     memoryMaxEntries: wholeNumber(options.memoryMaxEntries ?? DEFAULTS.memoryMaxEntries, 'memoryMaxEntries', 1),
+    locks: resolveLocks(options.locks, namespace, domains, redis),
   };
 }

@@ -20,12 +20,10 @@ export function globToRegExp(pattern: string): RegExp {
     else if (char === '?') source += '[\\s\\S]';
     else if (char === '\\' && i + 1 < pattern.length) source += escapeRegExp(pattern[++i]);
     else if (char === '[') {
+      // Like Redis, an unterminated class runs to the end of the pattern.
       const end = classEnd(pattern, i);
-      if (end === -1) source += '\\[';
-      else {
-        source += characterClass(pattern.slice(i + 1, end));
-        i = end;
-      }
+      source += characterClass(pattern.slice(i + 1, end === -1 ? pattern.length : end));
+      i = end === -1 ? pattern.length : end;
     } else source += escapeRegExp(char);
   }
   return new RegExp(`^${source}$`);

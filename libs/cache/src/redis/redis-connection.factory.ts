@@ -26,6 +26,8 @@ export function createRedisConnection(options: ResolvedRedisOptions): RedisConne
   const connectionOptions: RedisOptions = {
     keepAlive: 30_000,
     enableAutoPipelining: true,
+    // ioredis waits this long for a closing socket before destroying it, keeping the process alive.
+    disconnectTimeout: 200,
     ...options.ioredis,
     ...definedOnly({ username: options.username, password: options.password, tls: options.tls }),
     lazyConnect: true,

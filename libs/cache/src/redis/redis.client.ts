@@ -183,6 +183,14 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
     redis.on('error', (error: unknown) => this.errorLog.error('connection', messages.connectionError(this.reason(error))));
   }
 
+  /**
+   * The message of an error of this connection (or of a duplicate of it) with the connection's
+   * secrets masked, for logs.
+   */
+  describeError(error: unknown): string {
+    return this.reason(error);
+  }
+
   private reason(error: unknown): string {
     return redact(String((error as Error)?.message ?? error), this.secrets);
   }

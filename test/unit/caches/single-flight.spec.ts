@@ -1,0 +1,89 @@
+import { SingleFlight } from '../../../libs/cache/src/caches/single-flight';
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+describe('SingleFlight', () => {
+  it('runs concurrent calls for one key once and gives all of them its result', async () => {
+    const flight = new SingleFlight<{ id: number }>();
+    const gate = deferred<{ id: number }>();
+    const work = jest.fn(() => gate.promise);
+
+    const calls = Array.from({ length: 5 }, () => flight.run('k', work));
+    expect(work).toHaveBeenCalledTimes(1);
+
+    const result = { id: 1 };
+    gate.resolve(result);
+    const results = await Promise.all(calls);
+    // The same object, not equal copies: every caller shares the one execution.
+    for (const value of results) expect(value).toBe(result);
+  });
+
+  it('gives every concurrent caller the same error', async () => {
+    const flight = new SingleFlight<number>();
+    const gate = deferred<number>();
+    const work = jest.fn(() => gate.promise);
+
+    const calls = [flight.run('k', work), flight.run('k', work), flight.run('k', work)];
+    const failure = new Error('source down');
+    gate.reject(failure);
+
+    const outcomes = await Promise.allSettled(calls);
+    expect(work).toHaveBeenCalledTimes(1);
+    for (const outcome of outcomes) expect(outcome).toEqual({ status: 'rejected', reason: failure });
+  });
+
+  it('runs different keys independently', async () => {
+    const flight = new SingleFlight<string>();
+    const work = jest.fn((key: string) => Promise.resolve(key.toUpperCase()));
+    const [a, b] = await Promise.all([flight.run('a', () => work('a')), flight.run('b', () => work('b'))]);
+    expect([a, b]).toEqual(['A', 'B']);
+    expect(work).toHaveBeenCalledTimes(2);
+  });
+
+  it('runs again once the previous run has settled', async () => {
+    const flight = new SingleFlight<number>();
+    let runs = 0;
+    const work = () => Promise.resolve(++runs);
+    expect(await flight.run('k', work)).toBe(1);
+    expect(await flight.run('k', work)).toBe(2);
+  });
+
+  it('does not remember an error: the next call runs and can succeed', async () => {
+    const flight = new SingleFlight<string>();
+    await expect(flight.run('k', () => Promise.reject(new Error('transient')))).rejects.toThrow('transient');
+    const retry = jest.fn(() => Promise.resolve('ok'));
+    await expect(flight.run('k', retry)).resolves.toBe('ok');
+    expect(retry).toHaveBeenCalledTimes(1);
+  });
+
+  it('lets a caller that reacts to the result start a fresh run', async () => {
+    // A caller retrying in its continuation must not be handed the run it just observed.
+    const flight = new SingleFlight<number>();
+    let runs = 0;
+    const work = jest.fn(() => Promise.resolve(++runs));
+    const second = await flight.run('k', work).then(() => flight.run('k', work));
+    expect(second).toBe(2);
+    expect(work).toHaveBeenCalledTimes(2);
+  });
+
+  it('joins a run still pending even after another key has settled', async () => {
+    const flight = new SingleFlight<string>();
+    const slow = deferred<string>();
+    const pending = flight.run('slow', () => slow.promise);
+    await flight.run('fast', () => Promise.resolve('done'));
+    const work = jest.fn(() => Promise.resolve('unused'));
+    const joined = flight.run('slow', work);
+    expect(work).not.toHaveBeenCalled();
+    slow.resolve('slow result');
+    expect(await joined).toBe('slow result');
+    expect(await pending).toBe('slow result');
+  });
+});

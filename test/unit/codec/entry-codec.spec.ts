@@ -1,0 +1,255 @@
+import { deflateRawSync } from 'node:zlib';
+import fc from 'fast-check';
+import { CacheDecodeError, type CacheCodec, JsonCodec, MsgpackCodec } from '@elile/cache';
+import { EntryCodec, LEASED } from '../../../libs/cache/src/codec/entry-codec';
+import { jsonValue, msgpackValue } from './arbitraries';
+import { expectSameTyped } from './typed-equality';
+
+/** The documented layout: [mark, codec id, flags, ...payload]. A test below pins it. */
+const HEADER_LENGTH = 7;
+
+/** A third-party codec, to check that ids (not classes) select the decoder. */
+class ReversedJsonCodec implements CacheCodec {
+  readonly id = 7;
+  encode(value: unknown): Buffer {
+    return Buffer.from(JSON.stringify(value)).reverse();
+  }
+  decode(bytes: Buffer): unknown {
+    return JSON.parse(Buffer.from(bytes).reverse().toString('utf8'));
+  }
+}
+
+const writers = {
+  'msgpack, plain': new EntryCodec(new MsgpackCodec(), 0),
+  'msgpack, compressed': new EntryCodec(new MsgpackCodec(), 1),
+  'json, plain': new EntryCodec(new JsonCodec(), 0),
+  'json, compressed': new EntryCodec(new JsonCodec(), 1),
+};
+const readers = { ...writers, 'custom codec': new EntryCodec(new ReversedJsonCodec(), 64) };
+
+function expectDecodeError(reader: EntryCodec, entry: Buffer, message?: RegExp): CacheDecodeError {
+  let caught: unknown;
+  try {
+    reader.decode(entry);
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(CacheDecodeError);
+  if (message) expect((caught as Error).message).toMatch(message);
+  return caught as CacheDecodeError;
+}
+
+describe('EntryCodec', () => {
+  it('lays an entry out as header + the codec payload, with the codec id in the header', () => {
+    const value = { id: 1, tags: ['a'] };
+    for (const codec of [new MsgpackCodec(), new JsonCodec(), new ReversedJsonCodec()]) {
+      const entry = new EntryCodec(codec, 0).encode(value);
+      expect(entry[1]).toBe(codec.id);
+      expect(entry.subarray(HEADER_LENGTH).equals(codec.encode(value))).toBe(true);
+    }
+  });
+
+  describe('decodes entries of every codec and compression side by side', () => {
+    // After a change of codec or threshold, entries written before it are still in Redis.
+    it.each(Object.entries(readers))('reader: %s', (_name, reader) => {
+      fc.assert(
+        fc.property(jsonValue, (value) => {
+          for (const writer of Object.values(writers)) expectSameTyped(reader.decode(writer.encode(value)), value);
+        }),
+        { numRuns: 60 },
+      );
+    });
+
+    it('keeps msgpack-only types through a reader built with the JSON codec', () => {
+      const reader = new EntryCodec(new JsonCodec(), 0);
+      fc.assert(
+        fc.property(msgpackValue, (value) => {
+          expectSameTyped(reader.decode(writers['msgpack, compressed'].encode(value)), value);
+          expectSameTyped(reader.decode(writers['msgpack, plain'].encode(value)), value);
+        }),
+        { numRuns: 100 },
+      );
+    });
+  });
+
+  describe('compression', () => {
+    const large = { report: 'subject cleared; no adverse findings. '.repeat(500), ids: Array(200).fill(42) };
+
+    it('shrinks a large repetitive value', () => {
+      const plain = new EntryCodec(new MsgpackCodec(), 0).encode(large);
+      const compressed = new EntryCodec(new MsgpackCodec(), 1024).encode(large);
+      expect(compressed.length).toBeLessThan(plain.length / 10);
+      expectSameTyped(new EntryCodec(new MsgpackCodec(), 0).decode(compressed), large);
+    });
+
+    it('applies from the threshold up, and not below it', () => {
+      const value = 'x'.repeat(200);
+      const payloadLength = new MsgpackCodec().encode(value).length;
+      const plain = new EntryCodec(new MsgpackCodec(), 0).encode(value);
+
+      const below = new EntryCodec(new MsgpackCodec(), payloadLength + 1).encode(value);
+      expect(below.equals(plain)).toBe(true);
+
+      const atThreshold = new EntryCodec(new MsgpackCodec(), payloadLength).encode(value);
+      expect(atThreshold.equals(plain)).toBe(false);
+      expect(atThreshold.length).toBeLessThan(plain.length);
+      expect(new EntryCodec(new MsgpackCodec(), 0).decode(atThreshold)).toBe(value);
+    });
+
+    it('is off when the threshold is 0, however large the value', () => {
+      const entry = new EntryCodec(new MsgpackCodec(), 0).encode(large);
+      expect(entry.subarray(HEADER_LENGTH).equals(new MsgpackCodec().encode(large))).toBe(true);
+    });
+  });
+
+  describe('bytes it cannot read are a CacheDecodeError', () => {
+    const reader = new EntryCodec(new MsgpackCodec(), 0);
+    const valueEntry = writers['msgpack, plain'].encode({ id: 1, name: 'subject', tags: ['a', 'b'] });
+    const compressedEntry = writers['msgpack, compressed'].encode({ report: 'z'.repeat(500) });
+
+    it.each<[string, Buffer]>([
+      ['an empty buffer', Buffer.alloc(0)],
+      ['plain text written by another program', Buffer.from('hello')],
+      ['a bare JSON document', Buffer.from('{"id":1}')],
+      ['a bare msgpack document', new MsgpackCodec().encode({ id: 1 })],
+      ['a lone value mark', valueEntry.subarray(0, 1)],
+      ['a header cut short', valueEntry.subarray(0, 2)],
+      ['a header with no payload', valueEntry.subarray(0, HEADER_LENGTH)],
+      ['a payload cut short', valueEntry.subarray(0, valueEntry.length - 3)],
+      ['a compressed payload cut short', compressedEntry.subarray(0, compressedEntry.length - 4)],
+      [
+        'a corrupted compressed payload',
+        Buffer.concat([compressedEntry.subarray(0, HEADER_LENGTH), Buffer.alloc(32, 0xff)]),
+      ],
+      [
+        'a plain payload flagged as compressed',
+        Buffer.concat([valueEntry.subarray(0, 2), compressedEntry.subarray(2, 3), valueEntry.subarray(HEADER_LENGTH)]),
+      ],
+      [
+        'a compressed payload not flagged as such',
+        Buffer.concat([compressedEntry.subarray(0, 2), valueEntry.subarray(2, 3), compressedEntry.subarray(HEADER_LENGTH)]),
+      ],
+    ])('%s', (_label, entry) => {
+      expectDecodeError(reader, entry);
+    });
+
+    it('every strict prefix of a value entry', () => {
+      fc.assert(
+        fc.property(msgpackValue, fc.constantFrom(...Object.values(writers)), fc.nat(), (value, writer, cut) => {
+          let entry: Buffer;
+          try {
+            entry = writer.encode(value);
+          } catch {
+            return; // the JSON writers refuse some msgpack values; nothing to truncate
+          }
+          // A JSON number is not self-delimiting; the explicit test below covers that case.
+          fc.pre(!(typeof value === 'number' && writer === writers['json, plain']));
+          expectDecodeError(reader, entry.subarray(0, cut % entry.length));
+        }),
+        { numRuns: 200 },
+      );
+    });
+
+    // Not every payload is self-delimiting: a JSON 100 cut by one byte is a valid 10. The length
+    // in the header is what turns that truncation into a miss instead of a wrong hit.
+    it('a truncated plain JSON entry holding a number', () => {
+      const entry = writers['json, plain'].encode(100);
+      expectDecodeError(reader, entry.subarray(0, entry.length - 1));
+    });
+
+    it('keeps the codec error as the cause', () => {
+      // Right length, but 0xc1 is the one byte MessagePack never uses.
+      const garbled = Buffer.concat([valueEntry.subarray(0, HEADER_LENGTH), Buffer.alloc(valueEntry.length - HEADER_LENGTH, 0xc1)]);
+      const error = expectDecodeError(reader, garbled, /does not decode/);
+      expect(error.cause).toBeInstanceOf(Error);
+    });
+
+    it('an unknown codec id, naming it', () => {
+      const entry = Buffer.from(valueEntry);
+      entry[1] = 99;
+      expectDecodeError(reader, entry, /unknown codec id 99/);
+    });
+
+    it('an entry of a custom codec the reader was not built with', () => {
+      const entry = new EntryCodec(new ReversedJsonCodec(), 0).encode({ id: 1 });
+      expectDecodeError(reader, entry, /unknown codec id 7/);
+    });
+
+    it('garbage of any kind, without throwing anything else', () => {
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+          const entry = Buffer.from(bytes);
+          fc.pre(!reader.isValueHead(entry[0]) && entry[0] !== reader.newLease()[0]);
+          expectDecodeError(reader, entry);
+        }),
+        { numRuns: 200 },
+      );
+    });
+
+    it('a valid header followed by garbage, without throwing anything else', () => {
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 64 }), fc.constantFrom(...Object.values(writers)), (bytes, writer) => {
+          const header = writer.encode(null).subarray(0, HEADER_LENGTH);
+          const entry = Buffer.concat([header, Buffer.from(bytes)]);
+          try {
+            reader.decode(entry);
+          } catch (error) {
+            // Some garbage happens to be a valid payload; whatever does not decode must be typed.
+            expect(error).toBeInstanceOf(CacheDecodeError);
+          }
+        }),
+        { numRuns: 200 },
+      );
+    });
+  });
+
+  describe('leases', () => {
+    const entries = new EntryCodec(new MsgpackCodec(), 0);
+
+    it('decode to the LEASED symbol, whichever codec the reader uses', () => {
+      const lease = entries.newLease();
+      for (const reader of Object.values(readers)) expect(reader.decode(lease)).toBe(LEASED);
+    });
+
+    it('differ from one another, so a fill can check it still holds its own', () => {
+      const leases = Array.from({ length: 100 }, () => entries.newLease().toString('hex'));
+      expect(new Set(leases).size).toBe(leases.length);
+    });
+
+    it('differ from every value entry, so a value never passes for a lease', () => {
+      const lease = entries.newLease();
+      for (const writer of Object.values(writers)) expect(writer.encode(null).equals(lease)).toBe(false);
+      expect(typeof LEASED).toBe('symbol');
+    });
+  });
+
+  describe('isValueHead', () => {
+    const entries = new EntryCodec(new MsgpackCodec(), 0);
+
+    it('is true for the first byte of any value entry', () => {
+      for (const writer of Object.values(readers)) {
+        for (const value of [null, 0, 'x', { a: [1] }, 'y'.repeat(1000)]) {
+          expect(entries.isValueHead(writer.encode(value)[0])).toBe(true);
+        }
+      }
+    });
+
+    it('is false for a lease, foreign bytes, and an absent key', () => {
+      expect(entries.isValueHead(entries.newLease()[0])).toBe(false);
+      expect(entries.isValueHead(Buffer.from('hello')[0])).toBe(false);
+      expect(entries.isValueHead(new MsgpackCodec().encode({ id: 1 })[0])).toBe(false);
+      expect(entries.isValueHead(undefined)).toBe(false);
+    });
+
+    it('is true for exactly one byte value', () => {
+      const heads = Array.from({ length: 256 }, (_, byte) => byte).filter((byte) => entries.isValueHead(byte));
+      expect(heads).toHaveLength(1);
+    });
+  });
+
+  it('encodes the deflate payload with raw deflate (readable by any zlib)', () => {
+    const value = 'compress me '.repeat(100);
+    const entry = new EntryCodec(new MsgpackCodec(), 1).encode(value);
+    expect(entry.subarray(HEADER_LENGTH).equals(deflateRawSync(new MsgpackCodec().encode(value)))).toBe(true);
+  });
+});

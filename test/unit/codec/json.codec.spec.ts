@@ -1,0 +1,115 @@
+import fc from 'fast-check';
+import { CacheSerializationError, JsonCodec } from '@elile/cache';
+import { jsonValue } from './arbitraries';
+import { isPolluted, mergeableAttacks, naiveMerge, ownKeysDeep, pollutesAFreshRealm, removePollution } from './pollution';
+import { expectSameTyped } from './typed-equality';
+
+const codec = new JsonCodec();
+const roundTrip = (value: unknown) => codec.decode(codec.encode(value));
+
+describe('JsonCodec', () => {
+  it('round-trips JSON values exactly', () => {
+    fc.assert(
+      fc.property(jsonValue, (value) => {
+        expectSameTyped(roundTrip(value), value);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it.each<[string, unknown]>([
+    ['null', null],
+    ['false', false],
+    ['an empty string', ''],
+    ['the largest safe integer', Number.MAX_SAFE_INTEGER],
+    ['a float that needs all 17 digits', 0.1 + 0.2],
+    ['a string holding a lone surrogate', 'x\ud800y'],
+    ['a string that looks like a Date', '2024-01-01T00:00:00.000Z'],
+    ['nested containers', { a: [[], {}, [{ b: null }]] }],
+  ])('round-trips %s', (_label, value) => {
+    expectSameTyped(roundTrip(value), value);
+  });
+
+  it('writes readable JSON (what redis-cli shows)', () => {
+    expect(codec.encode({ id: 1, tags: ['a'] }).toString('utf8')).toBe('{"id":1,"tags":["a"]}');
+  });
+
+  describe('refuses what JSON cannot represent exactly, with CacheSerializationError', () => {
+    const fn = () => 1;
+    const circular = () => {
+      const o: Record<string, unknown> = {};
+      o.self = o;
+      return o;
+    };
+
+    it.each<[string, unknown]>([
+      ['a Date', new Date(0)],
+      ['an invalid Date', new Date(NaN)],
+      ['a Map', new Map([['a', 1]])],
+      ['a Set', new Set([1])],
+      ['a BigInt', 1n],
+      ['a Buffer', Buffer.from('x')],
+      ['a Uint8Array', new Uint8Array([1])],
+      ['NaN', NaN],
+      ['Infinity', Infinity],
+      ['-Infinity', -Infinity],
+      ['undefined at the top level', undefined],
+      ['undefined inside an array', [1, undefined]],
+      ['undefined inside a nested array', { list: [[undefined]] }],
+      ['a function', fn],
+      ['a function as a property', { run: fn }],
+      ['a function inside an array', [fn]],
+      ['a symbol', Symbol('s')],
+      ['a symbol as a property', { kind: Symbol('s') }],
+      ['a circular structure', circular()],
+      ['a Date nested deep', { a: [{ b: { when: new Date(0) } }] }],
+      ['a Map nested deep', [[new Map()]]],
+      ['a BigInt as a property', { id: 10n }],
+      ['NaN as a property', { score: NaN }],
+      ['a Buffer as a property', { bytes: Buffer.from('x') }],
+    ])('%s', (_label, value) => {
+      expect(() => codec.encode(value)).toThrow(CacheSerializationError);
+    });
+
+    it('names the offending property in the message', () => {
+      expect(() => codec.encode({ profile: { createdAt: new Date(0) } })).toThrow(/Date.*createdAt/);
+    });
+  });
+
+  it('accepts undefined object properties and drops them, which reads the same', () => {
+    const decoded = roundTrip({ a: 1, gone: undefined, nested: { alsoGone: undefined, b: [2] } });
+    expectSameTyped(decoded, { a: 1, nested: { b: [2] } });
+  });
+
+  describe('prototype pollution', () => {
+    afterEach(removePollution);
+
+    it.each(mergeableAttacks())('strips __proto__ and constructor keys: %s', (_label, payload) => {
+      expect(pollutesAFreshRealm(payload)).toBe(true);
+      const decoded = roundTrip(payload);
+      const keys = ownKeysDeep(decoded);
+      expect(keys.has('__proto__')).toBe(false);
+      expect(keys.has('constructor')).toBe(false);
+
+      const assigned = Object.assign({}, decoded) as Record<string, unknown>;
+      expect(assigned.polluted).toBeUndefined();
+      naiveMerge({}, decoded);
+      expect(isPolluted()).toBe(false);
+      expect(pollutesAFreshRealm(decoded)).toBe(false);
+    });
+
+    it('keeps the rest of the object intact', () => {
+      const payload = '{"id":7,"__proto__":{"polluted":true},"inner":{"constructor":{"prototype":{}}},"tags":["a"]}';
+      expectSameTyped(codec.decode(Buffer.from(payload)), { id: 7, inner: {}, tags: ['a'] });
+    });
+
+    it('keeps keys that merely contain the dangerous words', () => {
+      const value = { constructorName: 'x', my__proto__: 1, __proto_: 2 };
+      expectSameTyped(roundTrip(value), value);
+    });
+  });
+
+  it('fails on bytes that are not JSON (the entry codec turns this into a miss)', () => {
+    expect(() => codec.decode(Buffer.from('{"truncated":'))).toThrow();
+  });
+});

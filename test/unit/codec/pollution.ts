@@ -1,0 +1,75 @@
+import vm from 'node:vm';
+
+/** The classic payload: both routes to Object.prototype a merge can take. */
+export const ATTACK_JSON = '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}';
+
+/** A fresh copy each call: JSON.parse creates `__proto__` as an own key, as a decoder would. */
+export const attack = (): Record<string, unknown> => JSON.parse(ATTACK_JSON);
+
+/** Attack payloads at several depths, in the shapes a naive merge descends into. */
+export const mergeableAttacks = (): Array<[string, unknown]> => [
+  ['top level', attack()],
+  ['nested object', JSON.parse(`{"user":{"profile":${ATTACK_JSON}}}`)],
+  ['inside an array', JSON.parse(`{"items":[1,${ATTACK_JSON}]}`)],
+  ['array at top level', JSON.parse(`[${ATTACK_JSON}]`)],
+  ['beside ordinary keys', JSON.parse(`{"id":7,"__proto__":{"polluted":true},"name":"x"}`)],
+];
+
+/**
+ * A recursive merge of the kind found in user code and older utility libraries: it follows
+ * whatever `target[key]` is, so `__proto__` and `constructor.prototype` lead it to Object.prototype.
+ */
+export function naiveMerge(target: Record<string, unknown>, source: unknown): Record<string, unknown> {
+  for (const key in source as Record<string, unknown>) {
+    const value = (source as Record<string, unknown>)[key];
+    if (value !== null && typeof value === 'object') {
+      const existing = target[key];
+      if (existing === null || (typeof existing !== 'object' && typeof existing !== 'function')) target[key] = {};
+      naiveMerge(target[key] as Record<string, unknown>, value);
+    } else {
+      target[key] = value;
+    }
+  }
+  return target;
+}
+
+/**
+ * Control for the tests: shows that `value` pollutes Object.prototype when merged, without
+ * polluting this realm (the merge runs in a fresh one).
+ */
+export function pollutesAFreshRealm(value: unknown): boolean {
+  const realm = vm.createContext({});
+  const run = vm.runInContext(
+    `${naiveMerge.toString()}; (value) => { naiveMerge({}, value); return ({}).polluted !== undefined; }`,
+    realm,
+  ) as (value: unknown) => boolean;
+  return run(value);
+}
+
+export function isPolluted(): boolean {
+  return ({} as Record<string, unknown>).polluted !== undefined;
+}
+
+export function removePollution(): void {
+  delete (Object.prototype as Record<string, unknown>).polluted;
+}
+
+/** Every own key of every plain object reachable from `value` (through arrays, Maps, Sets too). */
+export function ownKeysDeep(value: unknown, keys = new Set<string>(), seen = new Set<unknown>()): Set<string> {
+  if (value === null || typeof value !== 'object' || seen.has(value) || ArrayBuffer.isView(value)) return keys;
+  seen.add(value);
+  if (value instanceof Map) {
+    for (const [key, entry] of value) {
+      ownKeysDeep(key, keys, seen);
+      ownKeysDeep(entry, keys, seen);
+    }
+  } else if (value instanceof Set || Array.isArray(value)) {
+    for (const entry of value) ownKeysDeep(entry, keys, seen);
+  } else {
+    for (const key of Object.getOwnPropertyNames(value)) {
+      keys.add(key);
+      ownKeysDeep((value as Record<string, unknown>)[key], keys, seen);
+    }
+  }
+  return keys;
+}
