@@ -1,10 +1,10 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { DiscoveryService } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { CacheConfigurationError } from '../cache.errors';
 import { CacheRegistry } from '../caches/cache.registry';
 import { createCacheAdvice } from './cache.advice';
-import { type AdviceSpec, adviceSpecsOf, installAdvised, isAdvised, originalOf } from './method-dispatcher';
+import { adviceSpecsOf, dispatcherOf, installAdvised, isAdvised, originalOf } from './method-dispatcher';
 
 /**
  * Finds, at module init, every provider and controller method carrying the module's method
@@ -20,7 +20,6 @@ import { type AdviceSpec, adviceSpecsOf, installAdvised, isAdvised, originalOf }
 export class AdviceExplorer implements OnModuleInit {
   constructor(
     private readonly discovery: DiscoveryService,
-    private readonly scanner: MetadataScanner,
     private readonly registry: CacheRegistry,
   ) {}
 
@@ -35,31 +34,55 @@ export class AdviceExplorer implements OnModuleInit {
     const instance: unknown = wrapper.instance;
     const prototype: object | null | undefined =
       instance && typeof instance === 'object' ? Object.getPrototypeOf(instance) : wrapper.metatype?.prototype;
-    if (!prototype) return;
-    const methods = this.scanner
-      .getAllMethodNames(prototype)
-      .map((name) => ({ name, specs: adviceSpecsOf((prototype as Record<string, unknown>)[name]) }))
-      .filter((method): method is { name: string; specs: readonly AdviceSpec[] } => method.specs !== undefined);
+    const methods = prototype ? decoratedMethods(prototype) : [];
     if (methods.length === 0) return;
 
-    const className = (prototype.constructor as { name?: string })?.name ?? String(wrapper.name);
     if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient) {
+      const { className, name } = methods[0];
       throw new CacheConfigurationError(
-        `${className}#${methods[0].name} carries a cache or lock decorator, but ${className} is request-scoped ` +
+        `${className}#${name} carries a cache or lock decorator, but ${className} is request-scoped ` +
           `or transient (or depends on a request-scoped provider). Its instances are created after startup ` +
           `and would not be cached or locked: move the method to a singleton provider.`,
       );
     }
-    for (const { name, specs } of methods) {
-      if (isAdvised(instance as object, name)) continue;
-      const original = originalOf((prototype as Record<string, unknown>)[name])!;
-      const returnType = Reflect.getMetadata('design:returntype', prototype, name) as { name?: string } | undefined;
+    for (const { owner, className, name, dispatcher } of methods) {
+      if (isAdvised(instance as object, dispatcher)) continue;
+      const returnType = Reflect.getMetadata('design:returntype', owner, name) as { name?: string } | undefined;
       const advised = createCacheAdvice(
-        { className, methodName: name, original, returnsObservable: returnType?.name === 'Observable' },
-        specs,
+        {
+          className,
+          methodName: name,
+          original: originalOf(dispatcher)!,
+          returnsObservable: returnType?.name === 'Observable',
+        },
+        adviceSpecsOf(dispatcher)!,
         this.registry,
       );
-      installAdvised(instance as object, name, advised);
+      installAdvised(instance as object, dispatcher, advised);
     }
   }
+}
+
+interface DecoratedMethod {
+  /** The prototype that declares the method. */
+  readonly owner: object;
+  readonly className: string;
+  readonly name: string;
+  readonly dispatcher: (this: unknown, ...args: unknown[]) => unknown;
+}
+
+/**
+ * Every decorated method along the prototype chain, overridden ones included: a subclass method
+ * may call the decorated base method through `super`, which must be advised as well.
+ */
+function decoratedMethods(prototype: object): DecoratedMethod[] {
+  const found: DecoratedMethod[] = [];
+  for (let owner: object | null = prototype; owner && owner !== Object.prototype; owner = Object.getPrototypeOf(owner)) {
+    const className = (owner.constructor as { name?: string } | undefined)?.name ?? 'anonymous';
+    for (const name of Object.getOwnPropertyNames(owner)) {
+      const dispatcher = dispatcherOf(Object.getOwnPropertyDescriptor(owner, name)?.value);
+      if (dispatcher) found.push({ owner, className, name, dispatcher });
+    }
+  }
+  return found;
 }

@@ -55,13 +55,15 @@ export function createCacheAdvice(method: AdvisedMethodInfo, specs: readonly Adv
   const resultOf = method.returnsObservable ? (values: unknown) => (values as unknown[]).at(-1) : (value: unknown) => value;
 
   const invoke = async (self: unknown, args: unknown[]): Promise<unknown> => {
-    const result = method.original.apply(self, args);
+    // Outside the HTTP call: decorated methods the handler calls are plain service calls.
+    const result = httpCallContext.exit(() => method.original.apply(self, args));
     if (method.returnsObservable) return isObservable(result) ? lastValueFrom(result.pipe(toArray())) : [await result];
     return result;
   };
 
   const run = async (self: unknown, args: unknown[]): Promise<unknown> => {
-    const call = httpCallContext.getStore();
+    const current = httpCallContext.getStore();
+    const call = current?.handler === method.original ? current : undefined;
     for (const eviction of before) await evict(eviction, args, undefined);
     const result = cacheable ? await readThrough(cacheable, self, args, call) : await invoke(self, args);
     for (const put of puts) await store(put, args, result);
@@ -83,21 +85,30 @@ export function createCacheAdvice(method: AdvisedMethodInfo, specs: readonly Adv
     const key = attempt(cache, 'key', () => cacheableKey(method, cache, options, args, call), undefined);
     if (key === undefined) return bypass();
     let loaded = false;
-    const value = await cache.getOrSet(
-      key,
-      () => {
-        loaded = true;
-        return invoke(self, args);
-      },
-      {
-        ttl: options.ttl,
-        tags: options.tags && ((stored) => options.tags!(...args, resultOf(stored))),
-        unless: (stored) =>
-          (options.unless?.(resultOf(stored), ...args) ?? false) || (call !== undefined && !storableResponse(call, stored)),
-      },
-    );
-    if (call) call.outcome = loaded ? 'MISS' : 'HIT';
-    return value;
+    try {
+      const value = await cache.getOrSet(
+        key,
+        async () => {
+          loaded = true;
+          const result = await invoke(self, args);
+          // Concurrent requests must not share a response that is not cacheable (an error status,
+          // a cookie, a stream): each of them runs its own handler instead.
+          if (call && !storableResponse(call, result)) throw new UnshareableResponse(result);
+          return result;
+        },
+        {
+          ttl: options.ttl,
+          tags: options.tags && ((stored) => options.tags!(...args, resultOf(stored))),
+          unless: options.unless && ((stored) => options.unless!(resultOf(stored), ...args)),
+        },
+      );
+      if (call) call.outcome = loaded ? 'MISS' : 'HIT';
+      return value;
+    } catch (error) {
+      if (!(error instanceof UnshareableResponse)) throw error;
+      if (call) call.outcome = 'MISS';
+      return loaded ? error.result : invoke(self, args);
+    }
   };
 
   const store = async ({ cache, options }: Prepared<CachePutOptions>, args: unknown[], result: unknown) => {
@@ -134,6 +145,11 @@ export function createCacheAdvice(method: AdvisedMethodInfo, specs: readonly Adv
   return function advised(this: unknown, ...args: unknown[]): Promise<unknown> {
     return run(this, args);
   };
+}
+
+/** Carries a handler's result that must be neither stored nor shared with concurrent requests. */
+class UnshareableResponse {
+  constructor(readonly result: unknown) {}
 }
 
 function validate(

@@ -1,7 +1,7 @@
 import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
 import { Observable, tap } from 'rxjs';
 import { type HttpCall, httpCallContext, type HttpRequestLike, type HttpResponseLike } from './http-call.context';
-import { adviceSpecsOf } from './method-dispatcher';
+import { originalOf } from './method-dispatcher';
 
 const INTERCEPTED = Symbol('elile.cache.intercepted');
 
@@ -17,12 +17,13 @@ const INTERCEPTED = Symbol('elile.cache.intercepted');
 @Injectable()
 export class CacheInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (context.getType() !== 'http' || !adviceSpecsOf(context.getHandler())) return next.handle();
+    const handler = originalOf(context.getHandler());
+    if (context.getType() !== 'http' || !handler) return next.handle();
     const http = context.switchToHttp();
     const request = http.getRequest<HttpRequestLike & { [INTERCEPTED]?: true }>();
     if (request[INTERCEPTED]) return next.handle();
     request[INTERCEPTED] = true;
-    const call: HttpCall = { request, response: http.getResponse<HttpResponseLike>() };
+    const call: HttpCall = { handler, request, response: http.getResponse<HttpResponseLike>() };
     return new Observable((subscriber) =>
       httpCallContext.run(call, () =>
         next

@@ -19,6 +19,8 @@ export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
 
 /** What the interceptor tells the advice about the HTTP call it is running in. */
 export interface HttpCall {
+  /** The handler's undecorated method: only its advice applies HTTP rules, not methods it calls. */
+  readonly handler: unknown;
   readonly request: HttpRequestLike;
   readonly response: HttpResponseLike;
   outcome?: CacheOutcome;

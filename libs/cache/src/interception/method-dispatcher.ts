@@ -8,7 +8,9 @@ export interface AdviceSpec {
 }
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
-type AdvisedMethods = Map<string | symbol, Method>;
+// Keyed by dispatcher, not by name: a subclass override and the base method it calls through
+// `super` are different dispatchers under one name, each with its own advice.
+type AdvisedMethods = Map<Method, Method>;
 
 const SPECS = Symbol('elile.advice.specs');
 const ORIGINAL = Symbol('elile.advice.original');
@@ -45,29 +47,41 @@ export function recordAdvice(
   descriptor.value = dispatcher;
 }
 
+/**
+ * Our dispatcher behind a method — itself, or the one another library's wrapper was built on (found
+ * through the function's prototype chain) — or undefined when none of our decorators is on it.
+ */
+export function dispatcherOf(method: unknown): Method | undefined {
+  for (let fn = method; typeof fn === 'function'; fn = Object.getPrototypeOf(fn)) {
+    if (isDispatcher(fn)) return fn;
+  }
+  return undefined;
+}
+
 /** The advice recorded on a method, or undefined when none of our decorators is on it. */
 export function adviceSpecsOf(method: unknown): readonly AdviceSpec[] | undefined {
-  // Through the prototype chain: another library's wrapper around our dispatcher still counts.
-  return typeof method === 'function' && SPECS in method ? (method as Dispatcher)[SPECS] : undefined;
+  const dispatcher = dispatcherOf(method);
+  return dispatcher && (dispatcher as Dispatcher)[SPECS];
 }
 
 /** The undecorated method behind a dispatcher. */
 export function originalOf(method: unknown): Method | undefined {
-  return typeof method === 'function' && ORIGINAL in method ? (method as Dispatcher)[ORIGINAL] : undefined;
+  const dispatcher = dispatcherOf(method);
+  return dispatcher && (dispatcher as Dispatcher)[ORIGINAL];
 }
 
-/** Installs the advised version of `propertyKey` for one instance; idempotent per instance. */
-export function installAdvised(instance: object, propertyKey: string | symbol, advised: Method): void {
+/** Installs the advised version of one dispatcher for one instance. */
+export function installAdvised(instance: object, dispatcher: Method, advised: Method): void {
   let table = (instance as { [ADVISED]?: AdvisedMethods })[ADVISED];
   if (!table) {
     table = new Map();
     Object.defineProperty(instance, ADVISED, { value: table, enumerable: false });
   }
-  table.set(propertyKey, advised);
+  table.set(dispatcher, advised);
 }
 
-export function isAdvised(instance: object, propertyKey: string | symbol): boolean {
-  return (instance as { [ADVISED]?: AdvisedMethods })[ADVISED]?.has(propertyKey) ?? false;
+export function isAdvised(instance: object, dispatcher: Method): boolean {
+  return (instance as { [ADVISED]?: AdvisedMethods })[ADVISED]?.has(dispatcher) ?? false;
 }
 
 export function describeMember(target: object, propertyKey: string | symbol): string {
@@ -81,7 +95,7 @@ function isDispatcher(method: unknown): method is Dispatcher {
 
 function createDispatcher(original: Method, propertyKey: string | symbol): Dispatcher {
   const dispatcher = function (this: unknown, ...args: unknown[]): unknown {
-    const advised = (this as { [ADVISED]?: AdvisedMethods } | undefined)?.[ADVISED]?.get(propertyKey);
+    const advised = (this as { [ADVISED]?: AdvisedMethods } | undefined)?.[ADVISED]?.get(dispatcher);
     if (advised) return advised.apply(this, args);
     if (dispatcher[SPECS].some((spec) => spec.kind === 'lock')) {
       // Running a locked method without its lock would be silently wrong; refuse instead.
