@@ -154,7 +154,10 @@ export function findFreePort(host = LOOPBACK): Promise<number> {
   });
 }
 
-/** One raw RESP PING; true only on +PONG (a server still loading says -LOADING). */
+/**
+ * One raw RESP PING; true on +PONG, or -NOAUTH from a server started with a password (it is up;
+ * it only wants AUTH first). A server still loading says -LOADING.
+ */
 function pingOnce(port: number, host: string, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     let settled = false;
@@ -172,7 +175,7 @@ function pingOnce(port: number, host: string, timeoutMs: number): Promise<boolea
     socket.once('connect', () => socket.write('*1\r\n$4\r\nPING\r\n'));
     socket.on('data', (chunk: Buffer) => {
       received += chunk.toString('latin1');
-      if (received.includes('\r\n')) finish(received.startsWith('+PONG'));
+      if (received.includes('\r\n')) finish(received.startsWith('+PONG') || received.startsWith('-NOAUTH'));
     });
   });
 }

@@ -30,6 +30,10 @@ const RUNTIME_EXPORTS = [
   'CacheRegistry',
   'getCacheToken',
   'InjectCache',
+  'LockService',
+  'LockLostError',
+  'LockNotAcquiredError',
+  'LockReplicationError',
 ];
 
 /**

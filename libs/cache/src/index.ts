@@ -41,3 +41,7 @@ export { CacheInterceptor } from './interception/cache.interceptor';
 export { LockService } from './lock/lock.service';
 export type { Lock } from './lock/lock';
 export type { AcquireOptions, TryAcquireOptions, UsingOptions } from './lock/lock-options.interface';
+export { WithLock } from './decorators/with-lock.decorator';
+export type { WithLockOptions } from './decorators/with-lock.decorator';
+export { currentLock } from './lock/current-lock';
+export { LockInterceptor } from './interception/lock.interceptor';

@@ -4,7 +4,7 @@ import { messages } from '../cache.messages';
 import { EntryCodec, LEASED } from '../codec/entry-codec';
 import { describe, secondsToMs } from '../options/duration.util';
 import type { ResolvedDomain } from '../options/resolve-options';
-import { escapeGlob } from '../redis/glob.util';
+import { escapeGlob, globToRegExp } from '../redis/glob.util';
 import type { CacheStore, EntryTags, TagKeys } from '../store/cache-store.interface';
 import { RateLimitedLogger } from '../support/rate-limited-logger';
 import { CacheCounters, type CacheStats } from './cache-stats';
@@ -113,8 +113,9 @@ export class CacheService<T = unknown> {
    * @throws CacheArgumentError for an empty key or tag, or a TTL that is not a positive number.
    */
   async set(key: string, value: T, ttlOrOptions?: number | SetOptions): Promise<boolean> {
-    const options = typeof ttlOrOptions === 'object' ? ttlOrOptions : { ttl: ttlOrOptions };
+    const options = typeof ttlOrOptions === 'object' && ttlOrOptions !== null ? ttlOrOptions : { ttl: ttlOrOptions };
     const fullKey = this.fullKey(key);
+    this.loads.forget((loading) => loading === fullKey);
     const ttlMs = this.ttlMs(options.ttl);
     const tags = options.tags ? this.entryTags(options.tags) : undefined;
     const bytes = this.entries.encode(value);
@@ -132,7 +133,9 @@ export class CacheService<T = unknown> {
    * @throws CacheUnavailableError | CacheTimeoutError when the invalidation may not have happened.
    */
   async delete(key: string): Promise<boolean> {
-    return (await this.store.delete([this.fullKey(key)])) > 0;
+    const fullKey = this.fullKey(key);
+    this.loads.forget((loading) => loading === fullKey);
+    return (await this.store.delete([fullKey])) > 0;
   }
 
   /** Whether a value is cached under `key` (a read-through in progress does not count). */
@@ -158,7 +161,7 @@ export class CacheService<T = unknown> {
    *
    * Cache failures never fail this call; the loader's own errors propagate and are not cached.
    */
-  getOrSet(key: string, loader: () => T | Promise<T>, options: GetOrSetOptions<T> = {}): Promise<T> {
+  async getOrSet(key: string, loader: () => T | Promise<T>, options: GetOrSetOptions<T> = {}): Promise<T> {
     const fullKey = this.fullKey(key);
     const ttlMs = this.ttlMs(options.ttl);
     return this.loads.run(fullKey, () => this.readThrough(fullKey, loader, ttlMs, options));
@@ -205,11 +208,14 @@ export class CacheService<T = unknown> {
    * Escape ids inside the pattern with `escapeGlob`. Uses SCAN, never KEYS; returns the count.
    * @throws CacheUnavailableError | CacheTimeoutError when the invalidation may be incomplete.
    */
-  invalidatePattern(pattern: string): Promise<number> {
+  async invalidatePattern(pattern: string): Promise<number> {
     if (typeof pattern !== 'string' || pattern === '') {
       throw new CacheArgumentError(`invalidatePattern needs a non-empty pattern, got ${describe(pattern)}`);
     }
-    return this.store.deleteMatching(escapeGlob(this.keyPrefix) + pattern);
+    const fullPattern = escapeGlob(this.keyPrefix) + pattern;
+    const matcher = globToRegExp(fullPattern);
+    this.loads.forget((loading) => matcher.test(loading));
+    return this.store.deleteMatching(fullPattern);
   }
 
   /**
@@ -217,8 +223,11 @@ export class CacheService<T = unknown> {
    * and fills afterwards is refused, whatever its tags.
    * @throws CacheUnavailableError | CacheTimeoutError when the invalidation may be incomplete.
    */
-  invalidateTags(tags: readonly string[]): Promise<number> {
-    return this.store.invalidateTags(this.tagKeys(tags), this.leaseTtlMs);
+  async invalidateTags(tags: readonly string[]): Promise<number> {
+    const tagKeys = this.tagKeys(tags);
+    // A load's tags are known only once it finishes: none in progress may be shared any more.
+    this.loads.forget(() => true);
+    return this.store.invalidateTags(tagKeys, this.leaseTtlMs);
   }
 
   /** Deletes every entry of this domain (SCAN + UNLINK in batches). */

@@ -3,7 +3,9 @@ import { DiscoveryService } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { CacheConfigurationError } from '../cache.errors';
 import { CacheRegistry } from '../caches/cache.registry';
+import { LockService } from '../lock/lock.service';
 import { createCacheAdvice } from './cache.advice';
+import { createLockAdvice } from './lock.advice';
 import { adviceSpecsOf, dispatcherOf, installAdvised, isAdvised, originalOf } from './method-dispatcher';
 
 /**
@@ -21,6 +23,7 @@ export class AdviceExplorer implements OnModuleInit {
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly registry: CacheRegistry,
+    private readonly locks: LockService,
   ) {}
 
   onModuleInit(): void {
@@ -45,30 +48,34 @@ export class AdviceExplorer implements OnModuleInit {
           `and would not be cached or locked: move the method to a singleton provider.`,
       );
     }
-    for (const { owner, className, name, dispatcher } of methods) {
-      if (isAdvised(instance as object, dispatcher)) continue;
-      const returnType = Reflect.getMetadata('design:returntype', owner, name) as { name?: string } | undefined;
-      const advised = createCacheAdvice(
-        {
-          className,
-          methodName: name,
-          original: originalOf(dispatcher)!,
-          returnsObservable: returnType?.name === 'Observable',
-        },
-        adviceSpecsOf(dispatcher)!,
-        this.registry,
-      );
-      installAdvised(instance as object, dispatcher, advised);
+    for (const method of methods) {
+      if (!isAdvised(instance as object, method.dispatcher)) {
+        installAdvised(instance as object, method.dispatcher, this.advise(method));
+      }
     }
   }
+
+  /** The lock is taken inside the cache: a hit is answered without waiting for the lock. */
+  private advise({ owner, className, name, dispatcher }: DecoratedMethod): Method {
+    const specs = adviceSpecsOf(dispatcher)!;
+    const undecorated = originalOf(dispatcher)!;
+    const returnType = Reflect.getMetadata('design:returntype', owner, name) as { name?: string } | undefined;
+    const info = { className, methodName: name, undecorated, returnsObservable: returnType?.name === 'Observable' };
+    const lockSpecs = specs.filter((spec) => spec.kind === 'lock');
+    const cacheSpecs = specs.filter((spec) => spec.kind !== 'lock');
+    const locked = lockSpecs.length ? createLockAdvice({ ...info, original: undecorated }, lockSpecs, this.locks) : undecorated;
+    return cacheSpecs.length ? createCacheAdvice({ ...info, original: locked }, cacheSpecs, this.registry) : locked;
+  }
 }
+
+type Method = (this: unknown, ...args: unknown[]) => unknown;
 
 interface DecoratedMethod {
   /** The prototype that declares the method. */
   readonly owner: object;
   readonly className: string;
   readonly name: string;
-  readonly dispatcher: (this: unknown, ...args: unknown[]) => unknown;
+  readonly dispatcher: Method;
 }
 
 /**

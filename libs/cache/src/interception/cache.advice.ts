@@ -14,7 +14,10 @@ type Method = (this: unknown, ...args: unknown[]) => unknown;
 export interface AdvisedMethodInfo {
   readonly className: string;
   readonly methodName: string;
+  /** What the advice calls: the undecorated method, or an inner advice around it. */
   readonly original: Method;
+  /** The undecorated method, which identifies the handler of an HTTP call. */
+  readonly undecorated: Method;
   /**
    * Declared to return an Observable (`design:returntype`): the advised method then returns an
    * Observable too, and the cache holds the list of values the source emitted before completing.
@@ -63,7 +66,7 @@ export function createCacheAdvice(method: AdvisedMethodInfo, specs: readonly Adv
 
   const run = async (self: unknown, args: unknown[]): Promise<unknown> => {
     const current = httpCallContext.getStore();
-    const call = current?.handler === method.original ? current : undefined;
+    const call = current?.handler === method.undecorated ? current : undefined;
     for (const eviction of before) await evict(eviction, args, undefined);
     const result = cacheable ? await readThrough(cacheable, self, args, call) : await invoke(self, args);
     for (const put of puts) await store(put, args, result);

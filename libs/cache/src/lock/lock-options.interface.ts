@@ -24,8 +24,9 @@ export interface TryAcquireOptions {
    */
   replicaTimeout?: number;
   /**
-   * Cancels the call: it rejects with the signal's reason, releasing a lock that an attempt in
-   * flight may have taken, and leaves no timer or subscription behind.
+   * Cancels the acquisition (not the work of `using`): the call rejects with the signal's reason
+   * once the attempt in flight, if any, has answered, releasing a lock that attempt may have
+   * taken, and leaves no timer or subscription behind.
    */
   signal?: AbortSignal;
 }

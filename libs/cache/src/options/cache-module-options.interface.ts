@@ -102,7 +102,7 @@ export interface CacheLockOptions {
    */
   replicas?: number;
   /**
-   * How long to wait for those acknowledgements; must be below `redis.commandTimeout`.
+   * How long to wait for those acknowledgements; below `redis.commandTimeout` when `replicas > 0`.
    * @default 0.2
    */
   replicaTimeout?: number;

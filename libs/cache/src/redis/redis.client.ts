@@ -74,12 +74,12 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** The value at `key` as a string, or `null`. */
-  get(key: string): Promise<string | null> {
+  async get(key: string): Promise<string | null> {
     return this.run('get', () => this.connection.get(checkKey(key)));
   }
 
   /** The value at `key` as bytes, or `null`. */
-  getBuffer(key: string): Promise<Buffer | null> {
+  async getBuffer(key: string): Promise<Buffer | null> {
     return this.run('get', () => this.connection.getBuffer(checkKey(key)));
   }
 
@@ -103,9 +103,9 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Deletes keys (without blocking Redis on large values); returns how many existed. */
-  delete(...keys: string[]): Promise<number> {
+  async delete(...keys: string[]): Promise<number> {
     keys.forEach(checkKey);
-    if (keys.length === 0) return Promise.resolve(0);
+    if (keys.length === 0) return 0;
     return this.run('unlink', () => this.connection.unlink(...keys));
   }
 
@@ -128,7 +128,7 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Adds `amount` (a whole number) to the counter at `key`; returns the new value. */
-  increment(key: string, amount = 1): Promise<number> {
+  async increment(key: string, amount = 1): Promise<number> {
     if (!Number.isSafeInteger(amount)) throw new CacheArgumentError(`increment amount must be a whole number`);
     return this.run('incrby', () => this.connection.incrby(checkKey(key), amount));
   }

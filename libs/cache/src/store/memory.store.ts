@@ -18,12 +18,14 @@ export class MemoryStore implements CacheStore {
     this.tagInvalidatedAt = new LRUCache<string, number>({ max: maxEntries });
   }
 
+  // Reads return copies: decoded Buffers are views of the entry, and a caller changing one must
+  // not change what the next reader gets (Redis hands out fresh bytes on every read).
   async get(key: string): Promise<Buffer | undefined> {
-    return this.entries.get(key);
+    return copy(this.entries.get(key));
   }
 
   async getMany(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
-    return keys.map((key) => this.entries.get(key));
+    return keys.map((key) => copy(this.entries.get(key)));
   }
 
   async set(key: string, value: Buffer, ttlMs: number, tags?: EntryTags): Promise<void> {
@@ -47,7 +49,7 @@ export class MemoryStore implements CacheStore {
 
   async setIfAbsent(key: string, value: Buffer, ttlMs: number): Promise<Buffer | undefined> {
     const current = this.entries.get(key);
-    if (current !== undefined) return current;
+    if (current !== undefined) return copy(current);
     this.entries.set(key, value, { ttl: ttlMs });
     return undefined;
   }
@@ -104,4 +106,8 @@ export class MemoryStore implements CacheStore {
       this.tagMembers.set(members, set, { ttl: Math.max(ttlMs, Number.isFinite(remaining) ? remaining : 0) });
     }
   }
+}
+
+function copy(bytes: Buffer | undefined): Buffer | undefined {
+  return bytes && Buffer.from(bytes);
 }

@@ -1,0 +1,474 @@
+import {
+  CacheArgumentError,
+  CacheSerializationError,
+  type CacheService,
+  type CacheStoreKind,
+  escapeGlob,
+} from '@elile/cache';
+import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../support/test-redis';
+import { type CacheApp, deferred, failureOf, MAIN, PEER, sleep, startCacheApp } from './cache-test-app';
+
+export interface ConformanceTarget {
+  readonly store: CacheStoreKind;
+  /**
+   * Whether two application instances see the same entries. Only then can a read-through meet a
+   * lease taken by another process: the memory store lives and dies inside one app.
+   */
+  readonly sharedAcrossApps: boolean;
+}
+
+type Cache = CacheService<unknown>;
+
+const INVALID_TTLS: unknown[] = [0, -1, NaN, Infinity, -Infinity, '5', null, 1e300];
+const INVALID_KEYS: unknown[] = ['', 5, undefined, null, {}];
+
+/**
+ * The behaviour every store must give a `CacheService`, run through the real module wiring
+ * (`CacheModule.forRoot`, `@InjectCache`, `CacheRegistry`). Call it inside a spec file.
+ */
+export function cacheConformanceSuite(target: ConformanceTarget): void {
+  const fileNamespace = uniqueNamespace(`conformance-${target.store}`);
+  const apps: CacheApp[] = [];
+  let testNumber = 0;
+  let namespace = '';
+  let app: CacheApp;
+  let cache: Cache;
+
+  async function boot(): Promise<CacheApp> {
+    const booted = await startCacheApp({ store: target.store, namespace, redis: { url: testRedisUrl() } });
+    apps.push(booted);
+    return booted;
+  }
+
+  beforeEach(async () => {
+    testNumber += 1;
+    // Fresh counters per test, and a keyspace of its own below the file's namespace.
+    namespace = `${fileNamespace}${testNumber}:`;
+    app = await boot();
+    cache = app.main;
+  });
+
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((booted) => booted.close()));
+  });
+
+  afterAll(async () => {
+    await deleteNamespace(testRedisUrl(), fileNamespace);
+  });
+
+  describe('module wiring', () => {
+    it('injects the registry instance of each domain, keyed under namespace + domain prefix', () => {
+      expect(app.registry.get(MAIN)).toBe(cache);
+      expect(app.registry.get(PEER)).toBe(app.peer);
+      expect(app.registry.names()).toEqual(
+        expect.arrayContaining(['screening', 'subject', 'org', 'compliance', 'session', MAIN, PEER]),
+      );
+      expect(cache.name).toBe(MAIN);
+      expect(cache.defaultTtl).toBe(60);
+      expect(cache.fullKey('k')).toBe(`${namespace}${MAIN}:k`);
+    });
+  });
+
+  describe("the sketch's tests", () => {
+    it('get returns what set stored (test_cache_get_set)', async () => {
+      await expect(cache.set('key1', { data: 'value' })).resolves.toBe(true);
+      await expect(cache.get('key1')).resolves.toEqual({ data: 'value' });
+    });
+
+    it('an entry is gone after its TTL (test_cache_ttl)', async () => {
+      await cache.set('key2', 'value', 1);
+      await expect(cache.get('key2')).resolves.toBe('value');
+      await sleep(1_600);
+      await expect(cache.get('key2')).resolves.toBeUndefined();
+    });
+  });
+
+  describe('reads and writes', () => {
+    it('get returns undefined on a miss and counts a miss', async () => {
+      await expect(cache.get('absent')).resolves.toBeUndefined();
+      expect(cache.stats()).toMatchObject({ hits: 0, misses: 1 });
+    });
+
+    it('a cached null is a hit: get returns null and getOrSet does not reload it', async () => {
+      await cache.set('nothing', null);
+      await expect(cache.get('nothing')).resolves.toBeNull();
+      expect(cache.stats()).toMatchObject({ hits: 1, misses: 0 });
+
+      const loader = jest.fn(() => 'reloaded');
+      await expect(cache.getOrSet('nothing', loader)).resolves.toBeNull();
+      expect(loader).not.toHaveBeenCalled();
+      await expect(cache.exists('nothing')).resolves.toBe(true);
+    });
+
+    it('rich types round-trip: Date, Map, Set, BigInt, Buffer, nested structures', async () => {
+      const value = {
+        date: new Date('2024-02-29T12:34:56.789Z'),
+        map: new Map<unknown, unknown>([
+          ['a', 1],
+          [2, { nested: true }],
+        ]),
+        set: new Set(['x', 'y']),
+        bigints: [5n, -(2n ** 63n), 2n ** 70n],
+        buffer: Buffer.from([0, 1, 2, 255]),
+        nested: { deep: [{ list: [1, 'two', null, undefined] }] },
+        text: 'ünïcödé ✓ 日本',
+        numbers: [0, -1.5, Number.MAX_SAFE_INTEGER, NaN, Infinity, -Infinity],
+        empty: { object: {}, array: [] as unknown[] },
+      };
+      await cache.set('rich', value);
+
+      const read = (await cache.get('rich')) as typeof value;
+      expect(read).toEqual(value);
+      expect(read.date).toBeInstanceOf(Date);
+      expect(read.map).toBeInstanceOf(Map);
+      expect(read.map.get(2)).toEqual({ nested: true });
+      expect(read.set).toBeInstanceOf(Set);
+      expect(read.bigints.map((n) => typeof n)).toEqual(['bigint', 'bigint', 'bigint']);
+      expect(Buffer.isBuffer(read.buffer)).toBe(true);
+      expect(read.nested.deep[0].list).toHaveLength(4);
+    });
+
+    it('set, exists, get and delete', async () => {
+      await expect(cache.exists('k')).resolves.toBe(false);
+      await expect(cache.set('k', 'v1')).resolves.toBe(true);
+      await expect(cache.exists('k')).resolves.toBe(true);
+      await cache.set('k', 'v2');
+      await expect(cache.get('k')).resolves.toBe('v2');
+
+      await expect(cache.delete('k')).resolves.toBe(true);
+      await expect(cache.exists('k')).resolves.toBe(false);
+      await expect(cache.get('k')).resolves.toBeUndefined();
+      await expect(cache.delete('k')).resolves.toBe(false);
+    });
+
+    it('a fractional TTL is honoured by set, setMany and getOrSet', async () => {
+      await cache.set('short', 'v', 0.5);
+      await cache.setMany([{ key: 'short-many', value: 'v', ttl: 0.5 }]);
+      await cache.getOrSet('short-loaded', () => 'v', { ttl: 0.5 });
+      await cache.set('long', 'v', 30.5);
+      await expect(cache.getMany(['short', 'short-many', 'short-loaded'])).resolves.toEqual(['v', 'v', 'v']);
+
+      await sleep(1_100);
+      await expect(cache.getMany(['short', 'short-many', 'short-loaded', 'long'])).resolves.toStrictEqual([
+        undefined,
+        undefined,
+        undefined,
+        'v',
+      ]);
+    });
+
+    it("a Buffer returned by get is the caller's own: changing it does not change the cache", async () => {
+      await cache.set('bytes', { payload: Buffer.from('abc') });
+      const first = (await cache.get('bytes')) as { payload: Buffer };
+      first.payload[0] = 'z'.charCodeAt(0);
+
+      const second = (await cache.get('bytes')) as { payload: Buffer };
+      expect(second.payload.toString()).toBe('abc');
+    });
+  });
+
+  describe('arguments', () => {
+    it.each(INVALID_TTLS)('TTL %p is refused with CacheArgumentError and nothing is stored', async (ttl) => {
+      const loader = jest.fn(() => 'loaded');
+      expect(await failureOf(() => cache.set('k', 'v', ttl as number))).toBeInstanceOf(CacheArgumentError);
+      expect(await failureOf(() => cache.set('k', 'v', { ttl: ttl as number }))).toBeInstanceOf(CacheArgumentError);
+      expect(await failureOf(() => cache.setMany([{ key: 'k', value: 'v', ttl: ttl as number }]))).toBeInstanceOf(
+        CacheArgumentError,
+      );
+      expect(await failureOf(() => cache.getOrSet('k', loader, { ttl: ttl as number }))).toBeInstanceOf(
+        CacheArgumentError,
+      );
+      expect(loader).not.toHaveBeenCalled();
+      await expect(cache.exists('k')).resolves.toBe(false);
+    });
+
+    it.each(INVALID_KEYS)('key %p is refused with CacheArgumentError by every operation', async (key) => {
+      const bad = key as string;
+      const loader = jest.fn(() => 'loaded');
+      const attempts: Array<() => unknown> = [
+        () => cache.get(bad),
+        () => cache.set(bad, 'v'),
+        () => cache.delete(bad),
+        () => cache.exists(bad),
+        () => cache.getOrSet(bad, loader),
+        () => cache.getMany(['fine', bad]),
+        () => cache.setMany([{ key: 'fine', value: 'v' }, { key: bad, value: 'v' }]),
+      ];
+      for (const attempt of attempts) {
+        expect(await failureOf(attempt)).toBeInstanceOf(CacheArgumentError);
+      }
+      expect(loader).not.toHaveBeenCalled();
+      // setMany validates every entry before writing any.
+      await expect(cache.exists('fine')).resolves.toBe(false);
+    });
+
+    it('an empty or non-string pattern is refused with CacheArgumentError', async () => {
+      await cache.set('k', 'v');
+      expect(await failureOf(() => cache.invalidatePattern(''))).toBeInstanceOf(CacheArgumentError);
+      expect(await failureOf(() => cache.invalidatePattern(undefined as unknown as string))).toBeInstanceOf(
+        CacheArgumentError,
+      );
+      await expect(cache.get('k')).resolves.toBe('v');
+    });
+  });
+
+  describe('unserializable values', () => {
+    const cases: Array<[string, unknown]> = [
+      ['a function', () => 'not data'],
+      ['a function inside an object', { ok: 1, handler: () => 'not data' }],
+      ['a circular structure', circular()],
+    ];
+
+    it.each(cases)('set of %s throws CacheSerializationError and keeps the previous entry', async (_, value) => {
+      await cache.set('k', 'previous');
+      expect(await failureOf(() => cache.set('k', value))).toBeInstanceOf(CacheSerializationError);
+      expect(await failureOf(() => cache.set('fresh', value))).toBeInstanceOf(CacheSerializationError);
+      await expect(cache.get('k')).resolves.toBe('previous');
+      await expect(cache.exists('fresh')).resolves.toBe(false);
+    });
+
+    it('setMany with one unserializable entry writes none of them', async () => {
+      const failure = await failureOf(() =>
+        cache.setMany([
+          { key: 'a', value: 1 },
+          { key: 'b', value: circular() },
+          { key: 'c', value: 3 },
+        ]),
+      );
+      expect(failure).toBeInstanceOf(CacheSerializationError);
+      await expect(cache.getMany(['a', 'b', 'c'])).resolves.toStrictEqual([undefined, undefined, undefined]);
+    });
+  });
+
+  describe('getOrSet', () => {
+    it('runs the loader on a miss, then serves the cached value without running it', async () => {
+      const loader = jest.fn(async () => ({ id: 7 }));
+      await expect(cache.getOrSet('k', loader)).resolves.toEqual({ id: 7 });
+      await expect(cache.getOrSet('k', loader)).resolves.toEqual({ id: 7 });
+      expect(loader).toHaveBeenCalledTimes(1);
+      await expect(cache.get('k')).resolves.toEqual({ id: 7 });
+      expect(cache.stats()).toMatchObject({ loads: 1, staleFillsDiscarded: 0, errors: 0 });
+    });
+
+    it('50 concurrent calls on one key run the loader once and all get its value', async () => {
+      let calls = 0;
+      const loader = async () => {
+        calls += 1;
+        await sleep(30);
+        return { computed: 'once', calls };
+      };
+      const results = await Promise.all(Array.from({ length: 50 }, () => cache.getOrSet('hot', loader)));
+
+      expect(calls).toBe(1);
+      for (const result of results) expect(result).toEqual({ computed: 'once', calls: 1 });
+      await expect(cache.get('hot')).resolves.toEqual({ computed: 'once', calls: 1 });
+      expect(cache.stats().loads).toBe(1);
+    });
+
+    it("a failing loader's error reaches every concurrent caller; nothing is cached and the next call reloads", async () => {
+      const boom = new Error('source unavailable');
+      let calls = 0;
+      const failing = async () => {
+        calls += 1;
+        await sleep(20);
+        throw boom;
+      };
+      const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => cache.getOrSet('k', failing)));
+
+      expect(calls).toBe(1);
+      for (const outcome of outcomes) expect(outcome).toEqual({ status: 'rejected', reason: boom });
+      await expect(cache.exists('k')).resolves.toBe(false);
+      await expect(cache.get('k')).resolves.toBeUndefined();
+
+      // Also proves the lease was released: a lease left behind would make this fill be skipped.
+      await expect(cache.getOrSet('k', () => 'recovered')).resolves.toBe('recovered');
+      await expect(cache.get('k')).resolves.toBe('recovered');
+    });
+
+    it.each([
+      ['a function', () => 'not data'],
+      ['a circular structure', circular()],
+    ])('an unserializable loader result (%s) is served, not cached, and counted as an error', async (_, result) => {
+      await expect(cache.getOrSet('k', () => result)).resolves.toBe(result);
+      expect(cache.stats()).toMatchObject({ errors: 1, loads: 1 });
+      await expect(cache.exists('k')).resolves.toBe(false);
+
+      // The lease is gone too: the next read-through fills normally.
+      await expect(cache.getOrSet('k', () => 'data')).resolves.toBe('data');
+      await expect(cache.get('k')).resolves.toBe('data');
+    });
+  });
+
+  describe('getMany / setMany', () => {
+    it('returns results aligned with the keys, undefined for misses, with per-entry TTLs', async () => {
+      await expect(
+        cache.setMany([
+          { key: 'a', value: 1 },
+          { key: 'b', value: { two: 2 }, ttl: 0.5 },
+          { key: 'c', value: null },
+        ]),
+      ).resolves.toBe(true);
+
+      const values = await cache.getMany(['a', 'missing', 'b', 'c', 'a']);
+      expect(values).toHaveLength(5);
+      expect(values[0]).toBe(1);
+      expect(values[1]).toBeUndefined();
+      expect(values[2]).toEqual({ two: 2 });
+      expect(values[3]).toBeNull();
+      expect(values[4]).toBe(1);
+      expect(cache.stats()).toMatchObject({ hits: 4, misses: 1 });
+      await expect(cache.getMany([])).resolves.toEqual([]);
+
+      await sleep(1_100);
+      await expect(cache.getMany(['a', 'b', 'c'])).resolves.toStrictEqual([1, undefined, null]);
+    });
+  });
+
+  describe('pattern invalidation', () => {
+    const keys = ['user:1:profile', 'user:1:orders', 'user:2:profile'];
+
+    it("deletes only this domain's matching entries: another domain's same keys survive", async () => {
+      await cache.setMany(keys.map((key) => ({ key, value: key })));
+      await app.peer.setMany(keys.map((key) => ({ key, value: key })));
+
+      await expect(cache.invalidatePattern('user:1:*')).resolves.toBe(2);
+      await expect(cache.getMany(keys)).resolves.toStrictEqual([undefined, undefined, 'user:2:profile']);
+      await expect(app.peer.getMany(keys)).resolves.toStrictEqual(keys);
+    });
+
+    it('ids with glob characters, escaped with escapeGlob, delete only themselves (M9)', async () => {
+      const ids = ['*', 'a*', '[ag]*', 'ac?e', 'acme', 'ace', 'acxe', 'globex', 'a.c', 'abc', 'back\\slash', 'back'];
+      const keyOf = (id: string) => `${id}:user:1`;
+      const seed = () => cache.setMany(ids.map((id) => ({ key: keyOf(id), value: id })));
+
+      // Control: the same id unescaped reaches other tenants, so this data tells the two apart.
+      await seed();
+      await expect(cache.invalidatePattern(`[ag]*:*`)).resolves.toBeGreaterThan(1);
+
+      for (const id of ['*', 'a*', '[ag]*', 'ac?e', 'a.c', 'back\\slash']) {
+        await seed();
+        await expect(cache.invalidatePattern(`${escapeGlob(id)}:*`)).resolves.toBe(1);
+        await expect(cache.getMany(ids.map(keyOf))).resolves.toStrictEqual(
+          ids.map((other) => (other === id ? undefined : other)),
+        );
+      }
+    });
+
+    it("clear() empties this domain only and returns how many entries it deleted", async () => {
+      await cache.setMany(keys.map((key) => ({ key, value: key })));
+      await app.peer.setMany([
+        { key: 'k1', value: 1 },
+        { key: 'k2', value: 2 },
+      ]);
+
+      await expect(cache.clear()).resolves.toBe(3);
+      await expect(cache.getMany(keys)).resolves.toStrictEqual([undefined, undefined, undefined]);
+      await expect(app.peer.getMany(['k1', 'k2'])).resolves.toStrictEqual([1, 2]);
+      await expect(cache.clear()).resolves.toBe(0);
+    });
+
+    it("clear() of a domain whose prefix holds glob characters ('a*:') leaves the 'ab:' domain alone", async () => {
+      await app.star.set('k', 'star');
+      await app.ab.set('k', 'ab');
+
+      await expect(app.star.clear()).resolves.toBe(1);
+      await expect(app.star.get('k')).resolves.toBeUndefined();
+      await expect(app.ab.get('k')).resolves.toBe('ab');
+    });
+  });
+
+  describe('stats', () => {
+    it('counts hits, misses, hit ratio, loads and errors per domain', async () => {
+      expect(cache.stats()).toEqual({
+        hits: 0,
+        misses: 0,
+        hitRatio: 0,
+        errors: 0,
+        loads: 0,
+        corruptEntries: 0,
+        staleFillsDiscarded: 0,
+      });
+
+      await cache.get('a'); // miss
+      await cache.set('a', 1);
+      await cache.get('a'); // hit
+      await cache.get('a'); // hit
+      await cache.getOrSet('b', () => 2); // miss + load
+      await cache.getOrSet('b', () => 3); // hit
+      await cache.getOrSet('c', () => () => 'unserializable'); // miss + load + error
+
+      expect(cache.stats()).toMatchObject({ hits: 3, misses: 3, hitRatio: 0.5, loads: 2, errors: 1 });
+      expect(app.peer.stats()).toMatchObject({ hits: 0, misses: 0, loads: 0, errors: 0 });
+    });
+  });
+
+  describe('stale-fill protection', () => {
+    const cases: Array<[string, (c: Cache) => Promise<unknown>, unknown]> = [
+      ['delete(key)', (c) => c.delete('stale:1'), undefined],
+      ['set(key, newer)', (c) => c.set('stale:1', 'newer'), 'newer'],
+      ['invalidatePattern', (c) => c.invalidatePattern('stale:*'), undefined],
+      ['clear()', (c) => c.clear(), undefined],
+    ];
+
+    it.each(cases)('a read-through still loading when %s happens does not store its result', async (_, invalidate, expected) => {
+      const started = deferred();
+      const gate = deferred<string>();
+      const pending = cache.getOrSet('stale:1', async () => {
+        started.resolve();
+        return gate.promise;
+      });
+      await started.promise;
+      // The fill in progress is a miss to readers, never the lease itself.
+      await expect(cache.get('stale:1')).resolves.toBeUndefined();
+      await expect(cache.exists('stale:1')).resolves.toBe(false);
+
+      await invalidate(cache);
+      gate.resolve('loaded before the change');
+
+      await expect(pending).resolves.toBe('loaded before the change');
+      await expect(cache.get('stale:1')).resolves.toBe(expected);
+      expect(cache.stats().staleFillsDiscarded).toBe(1);
+    });
+  });
+
+  if (target.sharedAcrossApps) {
+    describe('across application instances', () => {
+      it('an entry written by one instance is read by another', async () => {
+        const other = await boot();
+        await cache.set('shared', { from: 'first' });
+        await expect(other.main.get('shared')).resolves.toEqual({ from: 'first' });
+        await expect(other.main.delete('shared')).resolves.toBe(true);
+        await expect(cache.get('shared')).resolves.toBeUndefined();
+      });
+
+      it("a read-through meeting another instance's lease serves its own loader result without storing it", async () => {
+        const other = await boot();
+        const started = deferred();
+        const gate = deferred<string>();
+        const first = cache.getOrSet('shared', async () => {
+          started.resolve();
+          return gate.promise;
+        });
+        await started.promise;
+
+        const secondLoader = jest.fn(() => 'from the second instance');
+        await expect(other.main.getOrSet('shared', secondLoader)).resolves.toBe('from the second instance');
+        expect(secondLoader).toHaveBeenCalledTimes(1);
+        await expect(other.main.get('shared')).resolves.toBeUndefined();
+
+        // The lease holder's fill still lands, since nothing invalidated the key.
+        gate.resolve('from the lease holder');
+        await expect(first).resolves.toBe('from the lease holder');
+        await expect(other.main.get('shared')).resolves.toBe('from the lease holder');
+        expect(other.main.stats().staleFillsDiscarded).toBe(0);
+        expect(cache.stats().staleFillsDiscarded).toBe(0);
+      });
+    });
+  }
+}
+
+function circular(): Record<string, unknown> {
+  const value: Record<string, unknown> = { name: 'loop' };
+  value.self = value;
+  return value;
+}

@@ -1,0 +1,5 @@
+import { cacheConformanceSuite } from './cache-conformance';
+
+describe('CacheService on the Redis store', () => {
+  cacheConformanceSuite({ store: 'redis', sharedAcrossApps: true });
+});
