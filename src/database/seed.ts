@@ -11,7 +11,9 @@ export function seedDatabase(database: Database.Database): void {
       org_id TEXT NOT NULL,
       status TEXT NOT NULL,
       created_at TEXT NOT NULL,
-      updated_at TEXT NOT NULL
+      updated_at TEXT NOT NULL,
+      -- Highest lock fencing token seen; writers holding a lower one are stale.
+      fence INTEGER NOT NULL DEFAULT 0
     )`);
   const { count } = database.prepare('SELECT COUNT(*) AS count FROM screenings').get() as { count: number };
   if (count > 0) return;

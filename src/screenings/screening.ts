@@ -9,3 +9,10 @@ export interface Screening {
 
 /** Where a read was answered from; the controller reports it as the `X-Cache` header. */
 export type CacheOutcome = 'HIT' | 'MISS';
+
+/** The order a screening moves through. */
+export const NEXT_STATUS: Record<Screening['status'], Screening['status'] | undefined> = {
+  pending: 'in_progress',
+  in_progress: 'complete',
+  complete: undefined,
+};

@@ -1,11 +1,18 @@
-import { Controller, Get, NotFoundException, Param, Res } from '@nestjs/common';
+import { Controller, Get, NotFoundException, Param, Post, Res, UseInterceptors } from '@nestjs/common';
+import { LockInterceptor } from '@elile/cache';
 import type { Response } from 'express';
 import type { Screening } from './screening';
 import { ScreeningsRepository } from './screenings.repository';
+import { ScreeningsService } from './screenings.service';
 
+// The lock is taken in the service; this turns "held by another request" into 409 Conflict.
+@UseInterceptors(LockInterceptor)
 @Controller('screenings')
 export class ScreeningsController {
-  constructor(private readonly screenings: ScreeningsRepository) {}
+  constructor(
+    private readonly screenings: ScreeningsRepository,
+    private readonly service: ScreeningsService,
+  ) {}
 
   @Get(':id')
   async findOne(@Param('id') id: string, @Res({ passthrough: true }) response: Response): Promise<Screening> {
@@ -13,5 +20,10 @@ export class ScreeningsController {
     response.setHeader('X-Cache', outcome);
     if (!screening) throw new NotFoundException(`Screening ${id} not found`);
     return screening;
+  }
+
+  @Post(':id/advance')
+  advance(@Param('id') id: string): Promise<Screening> {
+    return this.service.advance(id);
   }
 }

@@ -3,6 +3,7 @@ import { type CacheService, InjectCache } from '@elile/cache';
 import type Database from 'better-sqlite3';
 import { DATABASE } from '../database/database.tokens';
 import type { CacheOutcome, Screening } from './screening';
+import { StaleWriteError } from './stale-write.error';
 
 interface ScreeningRow {
   id: string;
@@ -17,12 +18,38 @@ interface ScreeningRow {
 @Injectable()
 export class ScreeningsRepository {
   private readonly selectById: Database.Statement<[string], ScreeningRow>;
+  private readonly claimFence: Database.Statement<[number, string, number]>;
+  private readonly writeStatus: Database.Statement<[string, string, string, number]>;
 
   constructor(
     @Inject(DATABASE) database: Database.Database,
     @InjectCache('screening') private readonly cache: CacheService<Screening | null>,
   ) {
     this.selectById = database.prepare('SELECT * FROM screenings WHERE id = ?');
+    this.claimFence = database.prepare('UPDATE screenings SET fence = ? WHERE id = ? AND fence <= ?');
+    this.writeStatus = database.prepare(
+      'UPDATE screenings SET status = ?, updated_at = ? WHERE id = ? AND fence <= ?',
+    );
+  }
+
+  /**
+   * Reads a screening for a change under a lock. The fencing token is recorded on the read, so a
+   * holder older than one that already read the row is refused here, before it computes anything.
+   * @returns null when the screening does not exist.
+   * @throws StaleWriteError when a newer lock holder has read or written the row.
+   */
+  loadForUpdate(id: string, fence: number): Screening | null {
+    const row = this.selectById.get(id);
+    if (!row) return null;
+    if (this.claimFence.run(fence, id, fence).changes === 0) throw new StaleWriteError(id);
+    return toScreening(row);
+  }
+
+  /** @throws StaleWriteError when a newer lock holder has come by since `loadForUpdate`. */
+  saveStatus(id: string, status: Screening['status'], fence: number): void {
+    if (this.writeStatus.run(status, new Date().toISOString(), id, fence).changes === 0) {
+      throw new StaleWriteError(id);
+    }
   }
 
   /**
