@@ -1,6 +1,7 @@
 import { concatMap, defer, from, isObservable, lastValueFrom, type Observable, toArray } from 'rxjs';
 import { CacheConfigurationError, LockNotAcquiredError } from '../cache.errors';
 import type { WithLockOptions } from '../decorators/with-lock.decorator';
+import { lockTtlToMs, waitToMs } from '../options/duration.util';
 import { runHoldingLock } from '../lock/current-lock';
 import type { LockService } from '../lock/lock.service';
 import type { AdvisedMethodInfo } from './cache.advice';
@@ -23,22 +24,30 @@ export function createLockAdvice(method: AdvisedMethodInfo, specs: readonly Advi
   if (onLocked !== 'throw' && onLocked !== 'skip') {
     throw new CacheConfigurationError(`${where}: @WithLock onLocked must be 'throw' or 'skip'`);
   }
+  // Mistakes surface at boot, not as an error on every call (or every tick of a scheduled job).
+  if (lockOptions.ttl !== undefined) lockTtlToMs(lockOptions.ttl, `${where}: @WithLock ttl`, CacheConfigurationError);
+  if (lockOptions.wait !== undefined) waitToMs(lockOptions.wait, `${where}: @WithLock wait`, CacheConfigurationError);
   const keyOf = (args: unknown[]): string =>
     typeof key === 'function' ? key(...args) : (key ?? `${method.className}.${method.methodName}`);
 
   const run = async (self: unknown, args: unknown[]): Promise<unknown> => {
+    let acquired = false;
     try {
       return await locks.using(
         keyOf(args),
         (lock) =>
           runHoldingLock(lock, async () => {
+            acquired = true;
             const result = method.original.apply(self, args);
             return isObservable(result) ? lastValueFrom(result.pipe(toArray())) : result;
           }),
         lockOptions,
       );
     } catch (error) {
-      if (onLocked === 'skip' && error instanceof LockNotAcquiredError) return method.returnsObservable ? [] : undefined;
+      // Only our own lock being held elsewhere is a skip; the body's errors are the caller's.
+      if (onLocked === 'skip' && !acquired && error instanceof LockNotAcquiredError) {
+        return method.returnsObservable ? [] : undefined;
+      }
       throw error;
     }
   };

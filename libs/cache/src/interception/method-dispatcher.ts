@@ -98,11 +98,12 @@ function createDispatcher(original: Method, propertyKey: string | symbol): Dispa
     const advised = (this as { [ADVISED]?: AdvisedMethods } | undefined)?.[ADVISED]?.get(dispatcher);
     if (advised) return advised.apply(this, args);
     if (dispatcher[SPECS].some((spec) => spec.kind === 'lock')) {
-      // Running a locked method without its lock would be silently wrong; refuse instead.
-      throw new CacheConfigurationError(
+      // Running a locked method without its lock would be silently wrong; refuse instead (as a
+      // rejection: a locked method is asynchronous).
+      return Promise.reject(new CacheConfigurationError(
         `${describeMember(this ?? {}, propertyKey)} carries @WithLock but was not prepared by CacheModule: ` +
           `call it on the instance Nest created (not one made with "new"), in an application that imports CacheModule`,
-      );
+      ));
     }
     return original.apply(this, args);
   } as Dispatcher;
