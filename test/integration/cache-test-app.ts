@@ -1,7 +1,7 @@
+import { RecordingLogger } from '../support/recording-logger';
 import { Injectable, type LoggerService } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import Redis from 'ioredis';
-import { inspect } from 'node:util';
 import {
   CacheModule,
   type CacheModuleOptions,
@@ -49,37 +49,6 @@ export interface CacheApp {
   close(): Promise<void>;
 }
 
-export class RecordingLogger implements LoggerService {
-  readonly lines: string[] = [];
-
-  log(message: unknown, ...rest: unknown[]): void {
-    this.record('log', message, rest);
-  }
-  error(message: unknown, ...rest: unknown[]): void {
-    this.record('error', message, rest);
-  }
-  warn(message: unknown, ...rest: unknown[]): void {
-    this.record('warn', message, rest);
-  }
-  debug(message: unknown, ...rest: unknown[]): void {
-    this.record('debug', message, rest);
-  }
-  verbose(message: unknown, ...rest: unknown[]): void {
-    this.record('verbose', message, rest);
-  }
-  fatal(message: unknown, ...rest: unknown[]): void {
-    this.record('fatal', message, rest);
-  }
-
-  text(): string {
-    return this.lines.join('\n');
-  }
-
-  private record(level: string, message: unknown, rest: unknown[]): void {
-    const parts = [message, ...rest].map((part) => (typeof part === 'string' ? part : inspect(part, { depth: 8 })));
-    this.lines.push(`${level}: ${parts.join(' ')}`);
-  }
-}
 
 /**
  * Boots a Nest testing module around `CacheModule.forRoot(options)`. Nest's Logger is global, so
@@ -175,21 +144,6 @@ export async function waitFor(what: string, probe: () => boolean | Promise<boole
   }
 }
 
-/** Whether `promise` settles within `ms`, without consuming its outcome. */
-export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<'settled' | 'pending'> {
-  let timer: NodeJS.Timeout | undefined;
-  const outcome = await Promise.race([
-    promise.then(
-      () => 'settled' as const,
-      () => 'settled' as const,
-    ),
-    new Promise<'pending'>((resolve) => {
-      timer = setTimeout(() => resolve('pending'), ms);
-    }),
-  ]);
-  clearTimeout(timer);
-  return outcome;
-}
 
 /**
  * Milliseconds `work` took to settle, and its outcome. Past `limitMs` it counts as rejected, so a
@@ -212,3 +166,4 @@ export async function timed<T>(
   clearTimeout(timer);
   return { ms: performance.now() - start, result };
 }
+

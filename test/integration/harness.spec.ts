@@ -1,3 +1,4 @@
+import { settlesWithin } from '../support/settles-within';
 import Redis, { RedisOptions } from 'ioredis';
 import { RedisServerHandle, startLocalRedisServer } from '../support/redis-harness';
 import { startTcpProxy, TcpProxy } from '../support/tcp-proxy';
@@ -22,21 +23,6 @@ async function closeClient(client: Redis): Promise<void> {
   else client.disconnect();
 }
 
-/** Whether `promise` settles within `ms`, without consuming its outcome. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<'settled' | 'pending'> {
-  let timer: NodeJS.Timeout | undefined;
-  const outcome = await Promise.race([
-    promise.then(
-      () => 'settled' as const,
-      () => 'settled' as const,
-    ),
-    new Promise<'pending'>((resolve) => {
-      timer = setTimeout(() => resolve('pending'), ms);
-    }),
-  ]);
-  clearTimeout(timer);
-  return outcome;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

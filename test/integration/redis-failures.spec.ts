@@ -1,3 +1,5 @@
+import { RecordingLogger } from '../support/recording-logger';
+import { settlesWithin } from '../support/settles-within';
 import type Redis from 'ioredis';
 import { inspect } from 'node:util';
 import {
@@ -15,8 +17,6 @@ import {
   deferred,
   failureOf,
   rawRedis,
-  RecordingLogger,
-  settlesWithin,
   sleep,
   startCacheApp,
   timed,

@@ -1,7 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { CacheRegistry, type CacheService } from '@elile/cache';
 import { CatalogService } from '../../fixtures/catalog.service';
-import { createDecoratedApp, RecordingLogger, STORE_KINDS, type StoreKind } from '../../fixtures/decorated-app';
+import { createDecoratedApp, STORE_KINDS, type StoreKind } from '../../fixtures/decorated-app';
+import { RecordingLogger } from '../../support/recording-logger';
 import { LoadFailedError, StampedeService } from '../../fixtures/stampede.service';
 import { startLocalRedisServer, type RedisServerHandle } from '../../support/redis-harness';
 import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../../support/test-redis';

@@ -1,6 +1,7 @@
 import { Test } from '@nestjs/testing';
 import { CacheConfigurationError } from '@elile/cache';
-import { bootFailure, RecordingLogger } from '../../fixtures/decorated-app';
+import { bootFailure } from '../../fixtures/decorated-app';
+import { RecordingLogger } from '../../support/recording-logger';
 import {
   PlainLockedService,
   RequestScopedLockedService,

@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
-import { createDecoratedApp, RecordingLogger, sleep } from '../../fixtures/decorated-app';
+import { createDecoratedApp, sleep } from '../../fixtures/decorated-app';
+import { RecordingLogger } from '../../support/recording-logger';
 import {
   InitOrderProbe,
   LOCKED_JOB_ABOVE,
