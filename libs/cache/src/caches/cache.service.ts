@@ -95,7 +95,7 @@ export class CacheService<T = unknown> {
   /** The cached value, or `undefined` on a miss. A cached `null` is a hit and returns `null`. */
   async get(key: string): Promise<T | undefined> {
     const fullKey = this.fullKey(key);
-    let entry: Buffer | undefined;
+    let entry: Buffer | null | undefined;
     try {
       entry = await this.store.get(fullKey);
     } catch (error) {
@@ -164,13 +164,23 @@ export class CacheService<T = unknown> {
   async getOrSet(key: string, loader: () => T | Promise<T>, options: GetOrSetOptions<T> = {}): Promise<T> {
     const fullKey = this.fullKey(key);
     const ttlMs = this.ttlMs(options.ttl);
-    return this.loads.run(fullKey, () => this.readThrough(fullKey, loader, ttlMs, options));
+    // Hits skip the single-flight bookkeeping; only misses (and failures) are shared.
+    let entry: Buffer | null | undefined;
+    try {
+      entry = await this.store.get(fullKey);
+    } catch (error) {
+      this.degrade('getOrSet', error);
+      return this.loads.run(fullKey, () => this.load(loader));
+    }
+    const cached = this.decodeRead(fullKey, entry);
+    if (cached !== MISS) return cached;
+    return this.loads.run(fullKey, () => this.fillThrough(fullKey, loader, ttlMs, options));
   }
 
   /** Values of several keys in one round trip, aligned with `keys`; misses are `undefined`. */
   async getMany(keys: readonly string[]): Promise<Array<T | undefined>> {
     const fullKeys = keys.map((key) => this.fullKey(key));
-    let found: Array<Buffer | undefined>;
+    let found: Array<Buffer | null | undefined>;
     try {
       found = await this.store.getMany(fullKeys);
     } catch (error) {
@@ -248,22 +258,13 @@ export class CacheService<T = unknown> {
     return this.counters.snapshot();
   }
 
-  private async readThrough(
+  /** After a miss: lease, load, and fill only if the lease survived. */
+  private async fillThrough(
     fullKey: string,
     loader: () => T | Promise<T>,
     ttlMs: number,
     options: GetOrSetOptions<T>,
   ): Promise<T> {
-    let entry: Buffer | undefined;
-    try {
-      entry = await this.store.get(fullKey);
-    } catch (error) {
-      this.degrade('getOrSet', error);
-      return this.load(loader);
-    }
-    const cached = this.decodeRead(fullKey, entry);
-    if (cached !== MISS) return cached;
-
     const lease = this.entries.newLease();
     let holder: Buffer | undefined;
     try {
@@ -331,8 +332,8 @@ export class CacheService<T = unknown> {
   }
 
   /** Decodes a read and counts it as a hit or a miss. */
-  private decodeRead(fullKey: string, entry: Buffer | undefined): T | typeof MISS {
-    const value = entry === undefined ? MISS : this.decode(fullKey, entry);
+  private decodeRead(fullKey: string, entry: Buffer | null | undefined): T | typeof MISS {
+    const value = entry == null ? MISS : this.decode(fullKey, entry);
     if (value === MISS) this.counters.misses++;
     else this.counters.hits++;
     return value;

@@ -64,15 +64,21 @@ export function createCacheAdvice(method: AdvisedMethodInfo, specs: readonly Adv
     return result;
   };
 
-  const run = async (self: unknown, args: unknown[]): Promise<unknown> => {
+  const httpCallOf = (): HttpCall | undefined => {
     const current = httpCallContext.getStore();
-    const call = current?.handler === method.undecorated ? current : undefined;
-    for (const eviction of before) await evict(eviction, args, undefined);
-    const result = cacheable ? await readThrough(cacheable, self, args, call) : await invoke(self, args);
-    for (const put of puts) await store(put, args, result);
-    for (const eviction of after) await evict(eviction, args, resultOf(result));
-    return result;
+    return current?.handler === method.undecorated ? current : undefined;
   };
+  const onlyReadThrough = cacheable !== undefined && puts.length === 0 && evictions.length === 0;
+  const run = onlyReadThrough
+    ? (self: unknown, args: unknown[]): Promise<unknown> => readThrough(cacheable, self, args, httpCallOf())
+    : async (self: unknown, args: unknown[]): Promise<unknown> => {
+        const call = httpCallOf();
+        for (const eviction of before) await evict(eviction, args, undefined);
+        const result = cacheable ? await readThrough(cacheable, self, args, call) : await invoke(self, args);
+        for (const put of puts) await store(put, args, result);
+        for (const eviction of after) await evict(eviction, args, resultOf(result));
+        return result;
+      };
 
   const readThrough = async (
     { cache, options }: Prepared<CacheableOptions>,

@@ -25,7 +25,9 @@ export function createRedisConnection(options: ResolvedRedisOptions): RedisConne
   const retryStrategy = (attempt: number) => reconnectDelay(attempt, options.maxReconnectDelayMs);
   const connectionOptions: RedisOptions = {
     keepAlive: 30_000,
-    enableAutoPipelining: true,
+    // RedisClient coalesces writes itself (see write-coalescer.ts); auto-pipelining would add a
+    // setImmediate of latency to every command for less gain.
+    enableAutoPipelining: false,
     // ioredis waits this long for a closing socket before destroying it, keeping the process alive.
     disconnectTimeout: 200,
     ...options.ioredis,
@@ -41,6 +43,8 @@ export function createRedisConnection(options: ResolvedRedisOptions): RedisConne
 
   if (options.cluster) {
     return new Cluster(options.cluster.nodes, {
+      // A cluster has one socket per node, which the write coalescer does not reach.
+      enableAutoPipelining: true,
       ...options.cluster.options,
       lazyConnect: true,
       enableOfflineQueue: false,

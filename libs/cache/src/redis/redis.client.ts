@@ -8,6 +8,7 @@ import type { ResolvedRedisOptions } from '../options/resolve-options';
 import { RateLimitedLogger } from '../support/rate-limited-logger';
 import { createRedisConnection, type RedisConnection } from './redis-connection.factory';
 import { translateRedisError } from './redis-error.util';
+import { WriteCoalescer } from './write-coalescer';
 
 const SCAN_BATCH = 1000;
 
@@ -23,6 +24,7 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('ElileCache:Redis');
   private readonly errorLog = new RateLimitedLogger(this.logger);
   private readonly redis?: RedisConnection;
+  private readonly writes?: WriteCoalescer;
   private readonly target: string;
   private readonly secrets: ReadonlyArray<string | undefined>;
   private wasReady = false;
@@ -33,6 +35,7 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
     this.secrets = [options?.password, safeUrlPassword(options?.url), options?.sentinel?.sentinelPassword];
     if (options) {
       this.redis = createRedisConnection(options);
+      if (!this.redis.options.enableAutoPipelining) this.writes = new WriteCoalescer(this.redis);
       this.watch(this.redis);
     }
   }
@@ -143,12 +146,20 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
    * Runs an ioredis call under the module's error policy: failures become typed, redacted errors.
    * The stores and services of this module send every command through here.
    */
-  async run<T>(command: string, call: () => Promise<T>): Promise<T> {
+  run<T>(command: string, call: () => Promise<T>): Promise<T> {
+    const translate = (error: unknown) =>
+      translateRedisError(error, command, this.options?.commandTimeoutMs ?? 0, this.secrets);
+    let pending: Promise<T>;
     try {
-      return await call();
+      this.writes?.beforeWrite();
+      pending = call();
     } catch (error) {
-      throw translateRedisError(error, command, this.options?.commandTimeoutMs ?? 0, this.secrets);
+      return Promise.reject(translate(error));
     }
+    // A plain catch rather than an async wrapper: this is on every command's path.
+    return pending.catch((error: unknown) => {
+      throw translate(error);
+    });
   }
 
   private async deleteMatchingOn(node: Redis, pattern: string, keysSpanSlots: boolean): Promise<number> {

@@ -29,9 +29,10 @@ export interface EntryTags {
  * `CacheCommandError`); deciding whether a failure degrades or surfaces is the cache's job.
  */
 export interface CacheStore {
-  get(key: string): Promise<Buffer | undefined>;
+  /** The entry, or null/undefined when absent (Redis's null is passed on as is: the hot path). */
+  get(key: string): Promise<Buffer | null | undefined>;
   /** One round trip; the result is aligned with `keys`. */
-  getMany(keys: readonly string[]): Promise<Array<Buffer | undefined>>;
+  getMany(keys: readonly string[]): Promise<Array<Buffer | null | undefined>>;
   /** Stores unconditionally; with `tags`, also adds the key to each tag's members. */
   set(key: string, value: Buffer, ttlMs: number, tags?: EntryTags): Promise<void>;
   /** One round trip. */

@@ -86,14 +86,13 @@ export class RedisStore implements CacheStore {
     this.scripts = connection as unknown as ScriptCommands;
   }
 
-  async get(key: string): Promise<Buffer | undefined> {
-    return (await this.client.run('get', () => this.client.connection.getBuffer(key))) ?? undefined;
+  get(key: string): Promise<Buffer | null> {
+    return this.client.run('get', () => this.client.connection.getBuffer(key));
   }
 
-  async getMany(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
+  async getMany(keys: readonly string[]): Promise<Array<Buffer | null>> {
     if (keys.length === 0) return [];
-    const values = await this.client.run('mget', () => this.client.connection.mgetBuffer(...keys));
-    return values.map((value) => value ?? undefined);
+    return this.client.run('mget', () => this.client.connection.mgetBuffer(...keys));
   }
 
   async set(key: string, value: Buffer, ttlMs: number, tags?: EntryTags): Promise<void> {

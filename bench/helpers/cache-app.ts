@@ -1,0 +1,49 @@
+import 'reflect-metadata';
+import { ConsoleLogger, type INestApplicationContext, type LogLevel, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { CacheModule, type CacheModuleOptions, CacheRegistry, RedisClient } from '@elile/cache';
+
+@Module({})
+class BenchAppModule {}
+
+const LOG_LEVELS: LogLevel[] = ['error', 'warn'];
+
+/**
+ * One logger instance for every app: a `Logger` created by the library caches its levels on first
+ * use, so only the instance Nest delegates to can be quietened later (see `close`).
+ */
+const logger = new ConsoleLogger({ logLevels: LOG_LEVELS });
+
+export interface CacheApp {
+  app: INestApplicationContext;
+  registry: CacheRegistry;
+  close(): Promise<void>;
+}
+
+/**
+ * A Nest application context holding only the cache module, wired as an application would wire
+ * it, so the measured `CacheService` is the one an application gets (same connection options,
+ * same store). Warnings stay on while measuring: a degraded cache must show up in the output.
+ */
+export async function createCacheApp(options: CacheModuleOptions): Promise<CacheApp> {
+  const app = await NestFactory.createApplicationContext(
+    { module: BenchAppModule, imports: [CacheModule.forRoot(options)] },
+    { logger, abortOnError: false },
+  );
+  const close = async (): Promise<void> => {
+    const connection = app.get(RedisClient).connection;
+    const ended = new Promise<void>((resolve) => {
+      connection.once('end', () => resolve());
+      setTimeout(resolve, 2000).unref();
+    });
+    // RedisClient reports its own orderly QUIT as "connection lost"; that is not news here.
+    logger.setLogLevels(['error']);
+    try {
+      await app.close();
+      await ended;
+    } finally {
+      logger.setLogLevels(LOG_LEVELS);
+    }
+  };
+  return { app, registry: app.get(CacheRegistry), close };
+}
