@@ -8,10 +8,6 @@ class BenchAppModule {}
 
 const LOG_LEVELS: LogLevel[] = ['error', 'warn'];
 
-/**
- * One logger instance for every app: a `Logger` created by the library caches its levels on first
- * use, so only the instance Nest delegates to can be quietened later (see `close`).
- */
 const logger = new ConsoleLogger({ logLevels: LOG_LEVELS });
 
 export interface CacheApp {
@@ -36,14 +32,8 @@ export async function createCacheApp(options: CacheModuleOptions): Promise<Cache
       connection.once('end', () => resolve());
       setTimeout(resolve, 2000).unref();
     });
-    // RedisClient reports its own orderly QUIT as "connection lost"; that is not news here.
-    logger.setLogLevels(['error']);
-    try {
-      await app.close();
-      await ended;
-    } finally {
-      logger.setLogLevels(LOG_LEVELS);
-    }
+    await app.close();
+    await ended;
   };
   return { app, registry: app.get(CacheRegistry), close };
 }

@@ -24,7 +24,6 @@ export function redact(text: string, secrets: ReadonlyArray<string | undefined>)
 export const messages = {
   connected: (target: string) => `Redis ready at ${target}`,
   connectionLost: (target: string) => `Redis connection to ${target} lost; reconnecting in the background`,
-  reconnecting: (delayMs: number) => `Reconnecting to Redis in ${delayMs} ms`,
   initialConnectFailed: (target: string, reason: string) =>
     `Could not connect to Redis at ${target} during startup (${reason}); cache calls fail fast and ` +
     `degrade to their loaders until it is reachable`,

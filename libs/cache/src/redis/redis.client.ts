@@ -28,6 +28,7 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
   private readonly target: string;
   private readonly secrets: ReadonlyArray<string | undefined>;
   private wasReady = false;
+  private closing = false;
 
   /** `options` is undefined when the module uses the memory store; every call then throws. */
   constructor(private readonly options?: ResolvedRedisOptions) {
@@ -67,6 +68,7 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     const redis = this.redis;
     if (!redis || redis.status === 'end') return;
+    this.closing = true;
     try {
       await redis.quit();
     } catch {
@@ -188,7 +190,8 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
       this.logger.log(messages.connected(this.target));
     });
     redis.on('close', () => {
-      if (this.wasReady) this.logger.warn(messages.connectionLost(this.target));
+      // Our own QUIT at shutdown closes the connection too; that is not a loss worth a warning.
+      if (this.wasReady && !this.closing) this.logger.warn(messages.connectionLost(this.target));
       this.wasReady = false;
     });
     redis.on('error', (error: unknown) => this.errorLog.error('connection', messages.connectionError(this.reason(error))));
