@@ -34,6 +34,15 @@ const RUNTIME_EXPORTS = [
   'LockLostError',
   'LockNotAcquiredError',
   'LockReplicationError',
+  'CacheRedisError',
+  'LockError',
+  'Cacheable',
+  'CacheEvict',
+  'CachePut',
+  'CacheInterceptor',
+  'WithLock',
+  'currentLock',
+  'LockInterceptor',
 ];
 
 /**

@@ -26,13 +26,8 @@ export class CacheArgumentError extends CacheError {
   readonly code = 'ELILE_CACHE_ARGUMENT';
 }
 
-/**
- * Redis could not be reached, or the connection is not ready. The command was not sent, so it
- * did not run.
- */
-export class CacheUnavailableError extends CacheError {
-  readonly code = 'ELILE_CACHE_UNAVAILABLE';
-
+/** A Redis command failed; `command` names it (never its arguments, which may hold secrets). */
+export abstract class CacheRedisError extends CacheError {
   constructor(
     message: string,
     readonly command: string,
@@ -40,35 +35,27 @@ export class CacheUnavailableError extends CacheError {
   ) {
     super(message, options);
   }
+}
+
+/**
+ * Redis could not be reached, or the connection is not ready. The command was not sent, so it
+ * did not run.
+ */
+export class CacheUnavailableError extends CacheRedisError {
+  readonly code = 'ELILE_CACHE_UNAVAILABLE';
 }
 
 /**
  * A command passed its deadline. Its outcome is unknown: Redis may still execute it later, so a
  * timed-out write must not be read as "not written".
  */
-export class CacheTimeoutError extends CacheError {
+export class CacheTimeoutError extends CacheRedisError {
   readonly code = 'ELILE_CACHE_TIMEOUT';
-
-  constructor(
-    message: string,
-    readonly command: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** Redis answered with an error reply (`WRONGTYPE`, `NOPERM`, `OOM`, …). */
-export class CacheCommandError extends CacheError {
+export class CacheCommandError extends CacheRedisError {
   readonly code = 'ELILE_CACHE_COMMAND';
-
-  constructor(
-    message: string,
-    readonly command: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** Bytes in the store could not be decoded; the cache treats them as a miss and deletes them. */
@@ -76,13 +63,8 @@ export class CacheDecodeError extends CacheError {
   readonly code = 'ELILE_CACHE_DECODE';
 }
 
-/**
- * A lock could not be acquired within the wait the caller allowed (another owner held it for the
- * whole time). Nothing is held: an attempt whose outcome was unknown has been released.
- */
-export class LockNotAcquiredError extends CacheError {
-  readonly code = 'ELILE_LOCK_NOT_ACQUIRED';
-
+/** A lock error; `key` is the caller's lock key. */
+export abstract class LockError extends CacheError {
   constructor(
     message: string,
     readonly key: string,
@@ -90,6 +72,14 @@ export class LockNotAcquiredError extends CacheError {
   ) {
     super(message, options);
   }
+}
+
+/**
+ * A lock could not be acquired within the wait the caller allowed (another owner held it for the
+ * whole time). Nothing is held: an attempt whose outcome was unknown has been released.
+ */
+export class LockNotAcquiredError extends LockError {
+  readonly code = 'ELILE_LOCK_NOT_ACQUIRED';
 }
 
 /**
@@ -98,31 +88,23 @@ export class LockNotAcquiredError extends CacheError {
  * shutting down. It is the reason of the lock's `signal`. Work done after the loss may overlap
  * another holder's; protect writes with the lock's fencing token.
  */
-export class LockLostError extends CacheError {
+export class LockLostError extends LockError {
   readonly code = 'ELILE_LOCK_LOST';
-
-  constructor(
-    message: string,
-    readonly key: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /**
  * A lock was taken on the master, but fewer replicas than required acknowledged it in time
  * (Redis `WAIT`), so a failover could hand it to a second holder. The lock has been released.
  */
-export class LockReplicationError extends CacheError {
+export class LockReplicationError extends LockError {
   readonly code = 'ELILE_LOCK_REPLICATION';
 
   constructor(
     message: string,
-    readonly key: string,
+    key: string,
     readonly acknowledged: number,
     readonly required: number,
   ) {
-    super(message);
+    super(message, key);
   }
 }
