@@ -1,9 +1,9 @@
 import { concatMap, defer, from, isObservable, lastValueFrom, type Observable, toArray } from 'rxjs';
-import { CacheConfigurationError } from '../cache.errors';
+import { CacheArgumentError, CacheConfigurationError } from '../cache.errors';
 import type { CacheService } from '../caches/cache.service';
 import type { CacheRegistry } from '../caches/cache.registry';
 import type { CacheEvictOptions, CacheableOptions, CachePutOptions } from '../decorators/cache-decorator-options';
-import { secondsToMs } from '../options/duration.util';
+import { describe, secondsToMs } from '../options/duration.util';
 import { type HttpCall, httpCallContext, type HttpRequestLike } from './http-call.context';
 import type { AdviceSpec } from './method-dispatcher';
 import { boundedKey, defaultMethodKey } from './method-key.util';
@@ -91,7 +91,7 @@ export function createCacheAdvice(method: AdvisedMethodInfo, specs: readonly Adv
       return invoke(self, args);
     };
     if (options.condition && !attempt(cache, 'condition', () => options.condition!(...args), false)) return bypass();
-    const key = attempt(cache, 'key', () => cacheableKey(method, cache, options, args, call), undefined);
+    const key = attempt(cache, 'key', () => cacheableKey(method, self, cache, options, args, call), undefined);
     if (key === undefined) return bypass();
     let loaded = false;
     try {
@@ -125,7 +125,7 @@ export function createCacheAdvice(method: AdvisedMethodInfo, specs: readonly Adv
       if (options.condition && !options.condition(...args)) return;
       if (options.unless?.(resultOf(result), ...args)) return;
       const tags = options.tags?.(...args, resultOf(result));
-      await cache.set(boundedKey(options.key(...args)), result, { ttl: options.ttl, tags });
+      await cache.set(checkedKey(options.key(...args)), result, { ttl: options.ttl, tags });
     } catch (error) {
       cache.reportFailure('@CachePut', error);
     }
@@ -190,32 +190,63 @@ function attempt<T>(cache: CacheService<unknown>, what: string, callback: () => 
   }
 }
 
+/**
+ * Headers that identify a caller: a response to a request carrying one may be personal, so it
+ * is never shared unless a scope says whose it is.
+ */
+const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-api-key'];
+
 function cacheableKey(
   method: AdvisedMethodInfo,
+  self: unknown,
   cache: CacheService<unknown>,
   options: CacheableOptions,
   args: unknown[],
   call: HttpCall | undefined,
 ): string | undefined {
-  if (!call) return options.key ? boundedKey(options.key(...args)) : defaultMethodKey(method.className, method.methodName, args);
+  if (!call) {
+    if (options.key) return checkedKey(options.key(...args));
+    return defaultMethodKey(classNameOf(self, method), method.methodName, args);
+  }
   const { request } = call;
   if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
-  const base = options.key ? options.key(...args) : requestTarget(request);
+  const base = options.key ? checkedKey(options.key(...args)) : requestTarget(request);
   const scope = (options.scope ?? cache.requestScope)?.(request);
   if (scope) return boundedKey(`scope:${scope}|${base}`);
-  // A response to a request with credentials may be personal: never shared unless scoped.
-  if (request.headers.authorization !== undefined || request.headers.cookie !== undefined) return undefined;
+  if (CREDENTIAL_HEADERS.some((name) => request.headers[name] !== undefined)) return undefined;
   return boundedKey(base);
 }
 
-/** `GET /path?a=1&b=2`, query parameters sorted so their order does not split the cache. */
+/**
+ * The class of the instance, not the one declaring the method: subclasses sharing a decorated
+ * base method (`BaseRepository.findById`) must not share entries.
+ */
+export function classNameOf(self: unknown, method: AdvisedMethodInfo): string {
+  return (self as { constructor?: { name?: string } } | undefined)?.constructor?.name || method.className;
+}
+
+function checkedKey(key: unknown): string {
+  if (typeof key !== 'string' || key === '') {
+    throw new CacheArgumentError(`A key function must return a non-empty string, got ${describe(key)}`);
+  }
+  return boundedKey(key);
+}
+
+/**
+ * `GET host/path?a=1&b=2`: the host name keeps virtual hosts (a tenant per domain) apart, and
+ * query parameters are sorted so their order does not split the cache. The port is left out: it
+ * names the listener, not the site.
+ */
 function requestTarget(request: HttpRequestLike): string {
   const url = new URL(request.originalUrl ?? request.url, 'http://cache.invalid');
   url.searchParams.sort();
-  return `GET ${url.pathname}${url.search}`;
+  const host = String(request.headers.host ?? '').replace(/:\d+$/, '');
+  return `GET ${host}${url.pathname}${url.search}`;
 }
 
 function storableResponse({ response }: HttpCall, value: unknown): boolean {
+  // A handler that wrote the response itself (`@Res()`) returns nothing a hit could replay.
+  if (response.headersSent || response.writableEnded) return false;
   if (response.statusCode < 200 || response.statusCode > 299) return false;
   if (response.getHeader('set-cookie') !== undefined) return false;
   const streamLike = value as { pipe?: unknown; getStream?: unknown } | null;

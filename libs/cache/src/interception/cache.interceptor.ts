@@ -36,7 +36,8 @@ export class CacheInterceptor implements NestInterceptor {
 
   /** Sets the `X-Cache` header; override to report the outcome differently. */
   protected reportOutcome({ response, outcome }: HttpCall): void {
-    if (!outcome) return;
+    // A handler that wrote the response itself (`@Res()`) has sent its headers already.
+    if (!outcome || response.headersSent) return;
     if (typeof response.setHeader === 'function') response.setHeader('X-Cache', outcome);
     else response.header?.('X-Cache', outcome);
   }

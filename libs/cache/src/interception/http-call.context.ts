@@ -10,6 +10,8 @@ export interface HttpRequestLike {
 
 export interface HttpResponseLike {
   statusCode: number;
+  headersSent?: boolean;
+  writableEnded?: boolean;
   getHeader(name: string): unknown;
   setHeader?(name: string, value: string): unknown;
   header?(name: string, value: string): unknown;

@@ -4,7 +4,7 @@ import type { WithLockOptions } from '../decorators/with-lock.decorator';
 import { lockTtlToMs, waitToMs } from '../options/duration.util';
 import { runHoldingLock } from '../lock/current-lock';
 import type { LockService } from '../lock/lock.service';
-import type { AdvisedMethodInfo } from './cache.advice';
+import { type AdvisedMethodInfo, classNameOf } from './cache.advice';
 import type { AdviceSpec } from './method-dispatcher';
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
@@ -27,14 +27,14 @@ export function createLockAdvice(method: AdvisedMethodInfo, specs: readonly Advi
   // Mistakes surface at boot, not as an error on every call (or every tick of a scheduled job).
   if (lockOptions.ttl !== undefined) lockTtlToMs(lockOptions.ttl, `${where}: @WithLock ttl`, CacheConfigurationError);
   if (lockOptions.wait !== undefined) waitToMs(lockOptions.wait, `${where}: @WithLock wait`, CacheConfigurationError);
-  const keyOf = (args: unknown[]): string =>
-    typeof key === 'function' ? key(...args) : (key ?? `${method.className}.${method.methodName}`);
+  const keyOf = (self: unknown, args: unknown[]): string =>
+    typeof key === 'function' ? key(...args) : (key ?? `${classNameOf(self, method)}.${method.methodName}`);
 
   const run = async (self: unknown, args: unknown[]): Promise<unknown> => {
     let acquired = false;
     try {
       return await locks.using(
-        keyOf(args),
+        keyOf(self, args),
         (lock) =>
           runHoldingLock(lock, async () => {
             acquired = true;

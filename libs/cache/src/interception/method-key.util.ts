@@ -7,10 +7,11 @@ const MAX_KEY_LENGTH = 200;
 /**
  * The default key of a decorated method: `Class.method:` plus a stable encoding of its arguments.
  * Equal arguments (deeply, object key order ignored) give equal keys and different arguments
- * different keys — types included, so `1` and `'1'`, a Date and its ISO string, or a Map and an
- * object never collide (unlike `String(arg)`, which makes every object `[object Object]`).
+ * different keys — types included, so `1` and `'1'`, a Date and its ISO string, a Map and an
+ * object, or a Buffer and a Uint16Array never collide (unlike `String(arg)`, which makes every
+ * object `[object Object]`).
  * @throws CacheArgumentError for arguments that have no stable identity (functions, symbols,
- *   circular structures).
+ *   circular structures, class instances other than Date, Map, Set and binary data).
  */
 export function defaultMethodKey(className: string, methodName: string, args: readonly unknown[]): string {
   return boundedKey(`${className}.${methodName}:${encodeStable(args, new Set())}`);
@@ -50,8 +51,10 @@ function encodeObject(value: object, ancestors: Set<object>): string {
   try {
     if (value instanceof Date) return `D${value.getTime()}`;
     if (ArrayBuffer.isView(value)) {
-      return `B${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')}`;
+      const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+      return `${value.constructor.name}(${bytes})`;
     }
+    if (value instanceof ArrayBuffer) return `ArrayBuffer(${Buffer.from(value).toString('base64')})`;
     if (Array.isArray(value)) return `[${value.map((item) => encodeStable(item, ancestors)).join(',')}]`;
     if (value instanceof Map) {
       const entries = [...value].map(([k, v]) => `${encodeStable(k, ancestors)}=>${encodeStable(v, ancestors)}`);
@@ -59,12 +62,16 @@ function encodeObject(value: object, ancestors: Set<object>): string {
     }
     if (value instanceof Set) return `S{${[...value].map((item) => encodeStable(item, ancestors)).sort().join(',')}}`;
     const prototype = Object.getPrototypeOf(value);
-    // Instances of different classes with the same fields are different arguments.
-    const kind = prototype === Object.prototype || prototype === null ? '' : (prototype.constructor?.name ?? '?');
+    if (prototype !== Object.prototype && prototype !== null) {
+      // A class instance may keep its state where enumeration does not see it (#private fields,
+      // a URL's internals): two different instances would get one key. Only plain data is keyed.
+      const name = (prototype.constructor as { name?: string } | undefined)?.name || 'class';
+      throw new CacheArgumentError(`Cannot build a cache key from a ${name} instance; pass a key function`);
+    }
     const fields = Object.keys(value)
       .sort()
       .map((key) => `${JSON.stringify(key)}:${encodeStable((value as Record<string, unknown>)[key], ancestors)}`);
-    return `${kind}{${fields.join(',')}}`;
+    return `{${fields.join(',')}}`;
   } finally {
     ancestors.delete(value);
   }
