@@ -4,3 +4,5 @@ export const CACHE_OPTIONS = Symbol('elile.cache.options');
 export const CACHE_STORE = Symbol('elile.cache.store');
 /** The LockBackend chosen by the options (internal). */
 export const LOCK_BACKEND = Symbol('elile.cache.lockBackend');
+/** Keys the module keeps for itself (tag indexes) start with this, after the namespace. */
+export const INTERNAL_KEY_PREFIX = '__elile:';

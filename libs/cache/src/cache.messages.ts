@@ -42,6 +42,8 @@ export const messages = {
     `Cache "${domain}" ${operation} failed (${reason}); served from the source instead`,
   cacheWriteFailed: (domain: string, operation: string, reason: string) =>
     `Cache "${domain}" ${operation} failed (${reason}); nothing was cached`,
+  cacheWorkFailed: (domain: string, operation: string, reason: string) =>
+    `Cache "${domain}" ${operation} failed (${reason}); the method's own result was returned`,
   corruptEntry: (domain: string, reason: string) =>
     `Cache "${domain}" found an entry it cannot decode (${reason}); deleted it and treated it as a miss`,
 };

@@ -172,6 +172,8 @@ describe('resolveCacheOptions', () => {
   describe('rejections name the option', () => {
     it.each<[string, unknown, RegExp]>([
       ['an unknown store', { store: 'disk' }, /"store".*'redis' or 'memory'.*"disk"/],
+      ['a domain prefix covering the reserved tag prefix', { domains: { odd: { ttl: 5, prefix: '_' } } }, /"odd".*"__elile:"/],
+      ['a domain prefix inside the reserved tag prefix', { domains: { odd: { ttl: 5, prefix: '__elile:x' } } }, /"odd".*"__elile:"/],
       ['a store of the wrong case', { store: 'Redis' }, /"store"/],
       ['a non-string namespace', { namespace: 5 }, /"namespace"/],
       ['an http URL', { redis: { url: 'http://localhost:6379' } }, /"redis\.url".*redis:\/\/ or rediss:\/\//],

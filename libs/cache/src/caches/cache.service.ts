@@ -8,6 +8,7 @@ import { escapeGlob, globToRegExp } from '../redis/glob.util';
 import type { CacheStore, EntryTags, TagKeys } from '../store/cache-store.interface';
 import { RateLimitedLogger } from '../support/rate-limited-logger';
 import { CacheCounters, type CacheStats } from './cache-stats';
+import { INTERNAL_KEY_PREFIX } from '../cache.constants';
 import { SingleFlight } from './single-flight';
 
 /** Tags of an entry, or a function computing them from the value. */
@@ -41,8 +42,6 @@ export interface CacheEntry<T> {
 
 const MISS = Symbol('elile.cache.miss');
 
-/** Keys the module keeps for itself (tag indexes) start with this, after the namespace. */
-export const INTERNAL_KEY_PREFIX = '__elile:';
 
 /**
  * The cache of one domain (`screening`, `subject`, …): its keys are `namespace + prefix + key`
@@ -250,7 +249,8 @@ export class CacheService<T = unknown> {
    * this class — e.g. by a decorator that could not build a key — so it shows in `stats()`.
    */
   reportFailure(operation: string, error: unknown): void {
-    this.degrade(operation, error);
+    this.counters.errors++;
+    this.log.warn(operation, messages.cacheWorkFailed(this.domain.name, operation, reasonOf(error)));
   }
 
   /** Hits, misses, hit ratio and failures of this domain since the process started. */

@@ -121,29 +121,38 @@ export function createCacheAdvice(method: AdvisedMethodInfo, specs: readonly Adv
   };
 
   const store = async ({ cache, options }: Prepared<CachePutOptions>, args: unknown[], result: unknown) => {
+    let key: string | undefined;
     try {
       if (options.condition && !options.condition(...args)) return;
+      key = checkedKey(options.key(...args));
       if (options.unless?.(resultOf(result), ...args)) return;
       const tags = options.tags?.(...args, resultOf(result));
-      await cache.set(checkedKey(options.key(...args)), result, { ttl: options.ttl, tags });
+      if (await cache.set(key, result, { ttl: options.ttl, tags })) return;
     } catch (error) {
       cache.reportFailure('@CachePut', error);
     }
+    // The method changed the source but its result could not be stored: the old entry must not
+    // outlive the change.
+    if (key !== undefined) await settle(cache, '@CachePut', [cache.delete(key)]);
   };
 
   const evict = async ({ cache, options }: Prepared<CacheEvictOptions>, args: unknown[], result: unknown) => {
+    let work: Array<Promise<unknown>>;
     try {
       if (options.condition && !options.condition(...args)) return;
       if (options.allEntries) {
-        await cache.clear();
-        return;
+        work = [cache.clear()];
+      } else {
+        const keys = [...(options.key ? [options.key(...args)] : []), ...(options.keys?.(...args) ?? [])];
+        work = keys.map((key) => cache.delete(checkedKey(key)));
+        if (options.tags) work.push(cache.invalidateTags(options.tags(...args, result)));
       }
-      const keys = [...(options.key ? [options.key(...args)] : []), ...(options.keys?.(...args) ?? [])];
-      await Promise.all(keys.map((key) => cache.delete(boundedKey(key))));
-      if (options.tags) await cache.invalidateTags(options.tags(...args, result));
     } catch (error) {
       cache.reportFailure('@CacheEvict', error);
+      return;
     }
+    // Each invalidation is attempted whatever happens to the others.
+    await settle(cache, '@CacheEvict', work);
   };
 
   if (method.returnsObservable) {
@@ -177,6 +186,13 @@ function validate(
     if (!options.key && !options.keys && !options.tags && !options.allEntries) {
       throw new CacheConfigurationError(`${where}: @CacheEvict needs key, keys, tags or allEntries`);
     }
+  }
+}
+
+/** Waits for every invalidation; each failure is counted and logged, none is thrown. */
+async function settle(cache: CacheService<unknown>, operation: string, work: Array<Promise<unknown>>): Promise<void> {
+  for (const outcome of await Promise.allSettled(work)) {
+    if (outcome.status === 'rejected') cache.reportFailure(operation, outcome.reason);
   }
 }
 

@@ -19,10 +19,11 @@ local is_mine = held and string.sub(held, 1, #mine) == mine`;
  * Returns {1, token} when acquired (also when the lock already holds this owner: a retried
  * attempt whose first reply was lost gets the token it was issued), else {0, holder's PTTL}.
  *
- * A missing counter (first use, expiry, or a restart without persistence) is seeded with the
- * server's TIME in microseconds before INCR, so a fresh counter starts above every token issued
- * before, provided the server clock did not step back and the key averaged fewer than one
- * acquisition per microsecond. Tokens stay below 2^53 until the year 2255.
+ * The token is the larger of the incremented counter and the server's TIME in microseconds.
+ * The counter alone could repeat tokens: after a restart that lost it, or restored an older copy
+ * (an RDB snapshot, AOF everysec, a lagging replica promoted). With the clock as a floor, a token
+ * exceeds every earlier one provided the server clock did not step back and the key averaged
+ * fewer than one acquisition per microsecond. Tokens stay below 2^53 until the year 2255.
  * Concatenation would print large Lua numbers in exponent form, hence string.format('%d').
  */
 const ACQUIRE = `${HELD_BY_OWNER}
@@ -33,11 +34,13 @@ if held then
   end
   return {0, redis.call('PTTL', KEYS[1])}
 end
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  local now = redis.call('TIME')
-  redis.call('SET', KEYS[2], now[1] .. string.format('%06d', tonumber(now[2])))
-end
+local now = redis.call('TIME')
+local floor = tonumber(now[1]) * 1000000 + tonumber(now[2])
 local token = redis.call('INCR', KEYS[2])
+if token < floor then
+  token = floor
+  redis.call('SET', KEYS[2], string.format('%d', token))
+end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('SET', KEYS[1], mine .. string.format('%d', token), 'PX', ARGV[2])
 return {1, token}`;

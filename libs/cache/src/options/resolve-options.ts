@@ -11,6 +11,7 @@ import type {
   CacheStoreKind,
   RedisConnectionOptions,
 } from './cache-module-options.interface';
+import { INTERNAL_KEY_PREFIX } from '../cache.constants';
 import { describe, lockTtlToMs, secondsToMs, waitToMs } from './duration.util';
 
 export interface ResolvedDomain {
@@ -104,7 +105,13 @@ function resolveDomains(overrides: Record<string, Partial<CacheDomainOptions>> =
     if (merged.ttl === undefined) fail(`Cache domain "${name}" needs a ttl (seconds): set domains.${name}.ttl`);
     const prefix = merged.prefix ?? `${name}:`;
     if (typeof prefix !== 'string') fail(`CacheModule option "domains.${name}.prefix" must be a string`);
-    if (prefix.startsWith('__elile:')) fail(`Cache domain prefixes may not start with "__elile:" (reserved for tag indexes)`);
+    // Either way round: a prefix such as "_" would let clear() and patterns reach the tag indexes.
+    if (prefix.startsWith(INTERNAL_KEY_PREFIX) || INTERNAL_KEY_PREFIX.startsWith(prefix)) {
+      fail(
+        `Cache domain "${name}" and the tag indexes have overlapping prefixes "${prefix}" and ` +
+          `"${INTERNAL_KEY_PREFIX}" (reserved)`,
+      );
+    }
     if (merged.scope !== undefined && typeof merged.scope !== 'function') {
       fail(`CacheModule option "domains.${name}.scope" must be a function of the request`);
     }
@@ -133,7 +140,7 @@ function resolveLocks(
 ): ResolvedLockOptions {
   const prefix = options.prefix ?? DEFAULTS.locks.prefix;
   if (typeof prefix !== 'string') fail(`CacheModule option "locks.prefix" must be a string`);
-  const others = [...[...domains.values()].map((d) => [`domain "${d.name}"`, d.prefix]), ['tag indexes', '__elile:']];
+  const others = [...[...domains.values()].map((d) => [`domain "${d.name}"`, d.prefix]), ['tag indexes', INTERNAL_KEY_PREFIX]];
   for (const [owner, other] of others) {
     if (other.startsWith(prefix) || prefix.startsWith(other)) {
       fail(`CacheModule option "locks.prefix" ("${prefix}") overlaps the prefix "${other}" of ${owner}`);
