@@ -56,6 +56,14 @@ export class Lock {
   private readonly controller = new AbortController();
   private state: LockState = 'held';
   private validUntil: number;
+  /**
+   * The TTL the lock is kept at: the acquisition's, then the last one given to `extend`. The
+   * watchdog extends by it and ticks at a third of it, so a lock shortened by `extend(0.3)` is
+   * extended before its 0.3 s run out, and one lengthened by `extend(60)` is not shrunk back.
+   */
+  private ttlMs: number;
+  /** The watchdog runs while this is true: from acquisition until `release()` is called. */
+  private autoExtend: boolean;
   private expiryTimer?: NodeJS.Timeout;
   private extensionTimer?: NodeJS.Timeout;
   /** After a loss: deleting our key (if it still exists), so that waiters need not wait out its TTL. */
@@ -70,6 +78,8 @@ export class Lock {
   ) {
     this.key = context.names.key;
     this.fencingToken = fencingToken;
+    this.ttlMs = context.ttlMs;
+    this.autoExtend = autoExtend;
     this.validUntil = startedAt + lockValidityMs(context.ttlMs);
     this.armExpiry();
     if (autoExtend) this.scheduleExtension();
@@ -89,14 +99,20 @@ export class Lock {
   }
 
   /**
-   * Sets the lock's TTL to `ttl` seconds from now (default: the TTL it was acquired with).
+   * Sets the lock's TTL to `ttl` seconds from now (default: its current TTL — the one it was
+   * acquired with, or the last one given here). With `autoExtend`, the watchdog keeps this TTL
+   * from now on, extending every `ttl / 3`.
    * @throws LockLostError when the lock is no longer held — it was released, its validity ran
    *   out before the extension returned, Redis refused (another owner, or the key is gone), or
    *   the call failed. Every case but the first aborts `signal` at once.
    */
   async extend(ttl?: number): Promise<void> {
-    const ttlMs = ttl === undefined ? this.context.ttlMs : lockTtlToMs(ttl, 'Lock ttl');
+    const ttlMs = ttl === undefined ? this.ttlMs : lockTtlToMs(ttl, 'Lock ttl');
     this.assertValid();
+    // Taken at once, not on success: a watchdog tick firing while this call is in flight must
+    // extend by the new TTL, not send the old one after ours (Redis would keep the old one). A
+    // failed extension loses the lock, so there is nothing to roll back.
+    this.ttlMs = ttlMs;
     const startedAt = performance.now();
     let extended: boolean;
     try {
@@ -108,6 +124,10 @@ export class Lock {
     if (!extended) throw this.lose(lockMessages.lostRefused(this.key));
     this.validUntil = startedAt + lockValidityMs(ttlMs);
     this.armExpiry();
+    // The next tick a third of this TTL from now: the pending one may be too late for a shorter
+    // TTL. Replies come back in the order the extensions were sent, so the last one to arrive
+    // here is the one Redis applied last, and its TTL is `this.ttlMs`.
+    if (this.autoExtend && this.state === 'held') this.scheduleExtension();
   }
 
   /**
@@ -124,7 +144,10 @@ export class Lock {
       await this.cleanup;
       return false;
     }
-    // The expiry timer stays armed: a release slower than the validity still aborts on time.
+    // The expiry timer stays armed: a release slower than the validity still aborts on time. No
+    // extension still in flight may re-arm the watchdog: a tick sent after the release would be
+    // refused and turn a release into a loss.
+    this.autoExtend = false;
     clearTimeout(this.extensionTimer);
     let released: boolean;
     try {
@@ -191,17 +214,16 @@ export class Lock {
     this.expiryTimer.unref();
   }
 
-  /** The watchdog of `autoExtend`: one extension at a time, a third of the TTL apart. */
+  /**
+   * The watchdog of `autoExtend`: extends by the current TTL a third of it from now. A successful
+   * extension (the watchdog's or the caller's) schedules the next tick, replacing a pending one.
+   */
   private scheduleExtension(): void {
+    clearTimeout(this.extensionTimer);
     this.extensionTimer = setTimeout(() => {
-      this.extend().then(
-        () => {
-          if (this.state === 'held') this.scheduleExtension();
-        },
-        // The loss is already on `signal`; nothing else is listening to this promise.
-        () => undefined,
-      );
-    }, this.context.ttlMs / 3);
+      // The loss is already on `signal`; nothing else is listening to this promise.
+      this.extend().catch(() => undefined);
+    }, this.ttlMs / 3);
     this.extensionTimer.unref();
   }
 }

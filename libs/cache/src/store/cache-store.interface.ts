@@ -7,7 +7,7 @@ export interface StoreEntry {
 
 /** The two keys that index one tag of a domain. */
 export interface TagKeys {
-  /** Set of the full keys of the entries carrying the tag. */
+  /** Index of the full keys of the live entries carrying the tag, each with its expiry. */
   readonly members: string;
   /** When the tag was last invalidated (server time, ms); kept for `leaseTtlMs` afterwards. */
   readonly invalidatedAt: string;

@@ -2,20 +2,46 @@ import { LRUCache } from 'lru-cache';
 import { globToRegExp } from '../redis/glob.util';
 import type { CacheStore, EntryTags, StoreEntry, TagKeys } from './cache-store.interface';
 
+/** At most this many members are pruned from the front of a tag's index per write, as in Redis. */
+const PRUNE_LIMIT = 100;
+/** The fewest tag writes between two sweeps of every tag index. */
+const MIN_SWEEP_INTERVAL = 1000;
+
+/** An invalidation marker: when the tag was invalidated, and until when fills are checked against it. */
+interface Invalidation {
+  readonly at: number;
+  readonly until: number;
+}
+
 /**
  * Entries in this process, with the Redis store's semantics (TTL, atomic lease operations, tags,
  * glob patterns), for the demo's default and for users' unit tests. Bounded: the least recently
- * used entries (and tag indexes) are evicted past `maxEntries`. Not shared between processes.
+ * used entries are evicted past `maxEntries`. Not shared between processes.
+ *
+ * Tag indexes and invalidation markers are not in an LRU: evicting them because other tags are
+ * busy would make `invalidateTags` miss live entries, or accept fills it must refuse. They are
+ * bounded by the live entries instead: a tag's index maps each member to its expiry and is pruned
+ * of expired and deleted members when the tag is written and by a sweep of all tags every
+ * `max(maxEntries, 1000)` tag writes; a marker lives as long as the Redis store keeps it.
+ * Times are `performance.now()`, the clock the LRU expires entries by.
  */
 export class MemoryStore implements CacheStore {
   private readonly entries: LRUCache<string, Buffer>;
-  private readonly tagMembers: LRUCache<string, Set<string>>;
-  private readonly tagInvalidatedAt: LRUCache<string, number>;
+  /** Tag index key → (entry key → expiry). Kept in indexing order, so mostly in expiry order. */
+  private readonly tagMembers = new Map<string, Map<string, number>>();
+  /** Tag marker key → the last invalidation of the tag. */
+  private readonly tagInvalidations = new Map<string, Invalidation>();
+  private readonly sweepInterval: number;
+  private tagWritesSinceSweep = 0;
 
   constructor(maxEntries: number) {
-    this.entries = new LRUCache<string, Buffer>({ max: maxEntries });
-    this.tagMembers = new LRUCache<string, Set<string>>({ max: maxEntries });
-    this.tagInvalidatedAt = new LRUCache<string, number>({ max: maxEntries });
+    // ttlResolution 0: by default the LRU reuses its clock reading until a 1 ms timer fires, which
+    // never happens in a run of calls without I/O; a lease would then look just taken, and
+    // `replaceIf` would accept a fill whose lease began before an invalidation.
+    this.entries = new LRUCache<string, Buffer>({ max: maxEntries, ttlResolution: 0 });
+    // Between sweeps at most this many dead members accumulate; sweeping costs the size of all
+    // indexes, so this interval keeps it O(1) per write on average.
+    this.sweepInterval = Math.max(maxEntries, MIN_SWEEP_INTERVAL);
   }
 
   // Reads return copies: decoded Buffers are views of the entry, and a caller changing one must
@@ -77,11 +103,23 @@ export class MemoryStore implements CacheStore {
   }
 
   async invalidateTags(tags: readonly TagKeys[], leaseTtlMs: number): Promise<number> {
+    const now = performance.now();
+    // Remembered a little longer than any lease lives, so every fill that began before is refused.
+    for (const { invalidatedAt } of tags) {
+      this.tagInvalidations.set(invalidatedAt, { at: now, until: now + leaseTtlMs + 1000 });
+      this.countTagWrite(now);
+    }
     let deleted = 0;
-    for (const { members, invalidatedAt } of tags) {
-      deleted += await this.delete([...(this.tagMembers.get(members) ?? [])]);
+    for (const { members } of tags) {
+      const index = this.tagMembers.get(members);
       this.tagMembers.delete(members);
-      this.tagInvalidatedAt.set(invalidatedAt, performance.now(), { ttl: leaseTtlMs + 1000 });
+      for (const [key, expiresAt] of index ?? []) {
+        // An expired member's entry is gone; a value now under its key was written without this
+        // tag (Redis skips these too). Stale LRU entries are not counted: Redis would not count them.
+        if (expiresAt <= now || !this.entries.has(key)) continue;
+        this.entries.delete(key);
+        deleted++;
+      }
     }
     return deleted;
   }
@@ -94,17 +132,55 @@ export class MemoryStore implements CacheStore {
   }
 
   private tagInvalidatedSinceLease(key: string, { tags, leaseTtlMs }: EntryTags): boolean {
-    const leaseTakenAt = performance.now() - (leaseTtlMs - this.entries.getRemainingTTL(key));
-    return tags.some(({ invalidatedAt }) => (this.tagInvalidatedAt.get(invalidatedAt) ?? -Infinity) >= leaseTakenAt);
+    const now = performance.now();
+    const leaseTakenAt = now - (leaseTtlMs - this.entries.getRemainingTTL(key));
+    return tags.some(({ invalidatedAt }) => {
+      const invalidation = this.tagInvalidations.get(invalidatedAt);
+      return invalidation !== undefined && invalidation.until > now && invalidation.at >= leaseTakenAt;
+    });
   }
 
   private indexTags(key: string, ttlMs: number, tags: EntryTags | undefined): void {
-    for (const { members } of tags?.tags ?? []) {
-      const set = this.tagMembers.get(members) ?? new Set<string>();
-      set.add(key);
-      const remaining = this.tagMembers.getRemainingTTL(members);
-      this.tagMembers.set(members, set, { ttl: Math.max(ttlMs, Number.isFinite(remaining) ? remaining : 0) });
+    if (!tags?.tags.length) return;
+    const now = performance.now();
+    for (const { members } of tags.tags) {
+      let index = this.tagMembers.get(members);
+      if (index === undefined) this.tagMembers.set(members, (index = new Map()));
+      else this.pruneFront(index, now);
+      // Moved to the end with its new expiry: with one TTL per domain, the order stays the expiry
+      // order, which lets pruneFront stop at the first live member.
+      index.delete(key);
+      index.set(key, now + ttlMs);
+      this.countTagWrite(now);
     }
+  }
+
+  /**
+   * Drops dead members from the front of a tag's index: at most PRUNE_LIMIT, and none past the
+   * first live one (those behind it are left to the sweep), so a write does bounded work.
+   */
+  private pruneFront(index: Map<string, number>, now: number): void {
+    let checked = 0;
+    // Deleting the entry being visited is safe while iterating a Map.
+    for (const [key, expiresAt] of index) {
+      if (checked++ === PRUNE_LIMIT || !this.isDeadMember(key, expiresAt, now)) return;
+      index.delete(key);
+    }
+  }
+
+  private countTagWrite(now: number): void {
+    if (++this.tagWritesSinceSweep < this.sweepInterval) return;
+    this.tagWritesSinceSweep = 0;
+    for (const [members, index] of this.tagMembers) {
+      for (const [key, expiresAt] of index) if (this.isDeadMember(key, expiresAt, now)) index.delete(key);
+      if (index.size === 0) this.tagMembers.delete(members);
+    }
+    for (const [marker, { until }] of this.tagInvalidations) if (until <= now) this.tagInvalidations.delete(marker);
+  }
+
+  /** Expired, or its entry deleted or evicted: invalidating the tag would delete nothing for it. */
+  private isDeadMember(key: string, expiresAt: number, now: number): boolean {
+    return expiresAt <= now || !this.entries.has(key);
   }
 }
 

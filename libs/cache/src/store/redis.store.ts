@@ -3,15 +3,42 @@ import type { RedisClient } from '../redis/redis.client';
 import type { CacheStore, EntryTags, StoreEntry, TagKeys } from './cache-store.interface';
 
 // Untagged entries touch a single key, so these scripts run unchanged on a Redis Cluster. Tagged
-// writes also touch the tags' keys (KEYS[2..], in pairs: members, invalidatedAt).
+// writes also touch the tags' keys (KEYS[2..], in pairs: members, invalidatedAt), which need not
+// share the entry's slot, and invalidation deletes the members, keys it does not declare in KEYS:
+// tags are for a standalone Redis (or one primary) until the scale-out work gives them per-slot
+// indexes.
+//
+// A tag's index is a sorted set of the full keys of its entries, scored by each entry's expiry
+// (server time, ms). Expired members are pruned as the tag is written, so the index holds about
+// the tag's live entries rather than every key it ever had; the index key itself lives as long as
+// its longest-lived member.
 const NOW_MS = `local function nowMs()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function ms(n) return string.format('%.0f', n) end`;
+
+/** The most members one script call removes from a tag's index, so that no call blocks Redis long. */
+const TAG_BATCH = 500;
+/**
+ * The most expired members one write prunes from a tag's index. Each write adds at most one, so
+ * pruning outpaces growth, and a write after a burst of expiries still does bounded work.
+ */
+const PRUNE_LIMIT = 100;
+
+// Removes up to `limit` members whose score is below `now` (the lowest ranks); returns how many.
+const PRUNE_EXPIRED = `local function pruneExpired(key, now, limit)
+  local expired = math.min(redis.call('ZCOUNT', key, '-inf', '(' .. ms(now)), limit)
+  if expired > 0 then redis.call('ZREMRANGEBYRANK', key, 0, expired - 1) end
+  return expired
 end`;
 
-const INDEX_TAGS = `local function indexTags(ttlMs)
+const INDEX_TAGS = `${PRUNE_EXPIRED}
+local function indexTags(ttlMs)
+  local now = nowMs()
   for i = 2, #KEYS, 2 do
-    redis.call('SADD', KEYS[i], KEYS[1])
+    pruneExpired(KEYS[i], now, ${PRUNE_LIMIT})
+    redis.call('ZADD', KEYS[i], ms(now + ttlMs), KEYS[1])
     if redis.call('PTTL', KEYS[i]) < ttlMs then redis.call('PEXPIRE', KEYS[i], ttlMs) end
   end
 end`;
@@ -42,26 +69,44 @@ indexTags(tonumber(ARGV[2]))
 return 1`;
 
 // ARGV: value, ttlMs
-const SET_TAGGED = `${INDEX_TAGS}
+const SET_TAGGED = `${NOW_MS}
+${INDEX_TAGS}
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 indexTags(tonumber(ARGV[2]))
 return 1`;
 
-// KEYS: members, invalidatedAt; ARGV: how long to remember the invalidation (ms)
-const INVALIDATE_TAG = `${NOW_MS}
-local members = redis.call('SMEMBERS', KEYS[1])
-for i = 1, #members, 500 do
-  redis.call('UNLINK', unpack(members, i, math.min(i + 499, #members)))
+// The first step of an invalidation, before any entry is deleted: fills whose lease began before
+// this moment are refused from now on (REPLACE_IF compares the marker with the lease start).
+// KEYS: the tags' invalidatedAt keys; ARGV: how long to remember the invalidation (ms)
+const MARK_TAGS_INVALIDATED = `${NOW_MS}
+local now = ms(nowMs())
+for i = 1, #KEYS do redis.call('SET', KEYS[i], now, 'PX', ARGV[1]) end
+return 1`;
+
+// Then, called until it reports nothing left: deletes up to ARGV[1] members of a tag's index
+// (KEYS[1]) and their entries. Expired members are only dropped from the index: their entry is
+// gone, and a value now under such a key was written later without this tag.
+// Returns { entries deleted, members left }.
+const DELETE_TAG_BATCH = `${NOW_MS}
+${PRUNE_EXPIRED}
+local limit = tonumber(ARGV[1])
+local live = limit - pruneExpired(KEYS[1], nowMs(), limit)
+local deleted = 0
+if live > 0 then
+  local members = redis.call('ZRANGE', KEYS[1], 0, live - 1)
+  if #members > 0 then
+    redis.call('ZREMRANGEBYRANK', KEYS[1], 0, #members - 1)
+    deleted = redis.call('UNLINK', unpack(members))
+  end
 end
-redis.call('DEL', KEYS[1])
-redis.call('SET', KEYS[2], string.format('%.0f', nowMs()), 'PX', ARGV[1])
-return #members`;
+return { deleted, redis.call('ZCARD', KEYS[1]) }`;
 
 interface ScriptCommands {
   elileSetIfAbsentBuffer(key: string, value: Buffer, ttlMs: number): Promise<Buffer | null>;
   elileReplaceIf(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<number>;
   elileSetTagged(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<number>;
-  elileInvalidateTag(members: string, invalidatedAt: string, rememberMs: number): Promise<number>;
+  elileMarkTagsInvalidated(numberOfKeys: number, ...args: Array<string | number>): Promise<number>;
+  elileDeleteTagBatch(members: string, limit: number): Promise<[deleted: number, left: number]>;
 }
 
 const tagKeys = (tags: EntryTags | undefined): string[] =>
@@ -81,7 +126,8 @@ export class RedisStore implements CacheStore {
       connection.defineCommand('elileSetIfAbsent', { numberOfKeys: 1, lua: SET_IF_ABSENT });
       connection.defineCommand('elileReplaceIf', { lua: REPLACE_IF });
       connection.defineCommand('elileSetTagged', { lua: SET_TAGGED });
-      connection.defineCommand('elileInvalidateTag', { numberOfKeys: 2, lua: INVALIDATE_TAG });
+      connection.defineCommand('elileMarkTagsInvalidated', { lua: MARK_TAGS_INVALIDATED });
+      connection.defineCommand('elileDeleteTagBatch', { numberOfKeys: 1, lua: DELETE_TAG_BATCH });
     }
     this.scripts = connection as unknown as ScriptCommands;
   }
@@ -143,13 +189,29 @@ export class RedisStore implements CacheStore {
     return replaced === 1;
   }
 
+  /**
+   * Marks every tag invalidated first, then deletes each tag's entries in batches of TAG_BATCH, one
+   * short script call each, so that a large tag does not block Redis for the length of it. Writes
+   * to the tag after the marker are fresh; a batch may delete some of them too (a miss, never a
+   * stale read). The loop ends: a batch removes more members than tagged writes can add between
+   * two calls. A failure part-way leaves the rest indexed, so calling again finishes the job.
+   */
   async invalidateTags(tags: readonly TagKeys[], leaseTtlMs: number): Promise<number> {
+    if (tags.length === 0) return 0;
+    const markers = tags.map(({ invalidatedAt }) => invalidatedAt);
+    // Remembered a little longer than any lease lives, so every fill that began before is refused.
+    await this.client.run('evalsha', () =>
+      this.scripts.elileMarkTagsInvalidated(markers.length, ...markers, leaseTtlMs + 1000),
+    );
     let deleted = 0;
-    for (const { members, invalidatedAt } of tags) {
-      // Remembered a little longer than any lease lives, so every fill that began before is refused.
-      deleted += await this.client.run('evalsha', () =>
-        this.scripts.elileInvalidateTag(members, invalidatedAt, leaseTtlMs + 1000),
-      );
+    for (const { members } of tags) {
+      for (let left = 1; left > 0; ) {
+        const [batchDeleted, batchLeft] = await this.client.run('evalsha', () =>
+          this.scripts.elileDeleteTagBatch(members, TAG_BATCH),
+        );
+        deleted += batchDeleted;
+        left = batchLeft;
+      }
     }
     return deleted;
   }
