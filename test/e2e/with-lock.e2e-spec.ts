@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import request, { type Response } from 'supertest';
 import { createDecoratedApp } from '../fixtures/decorated-app';
 import { LockAboveController, LockBelowController, RequestGates } from '../fixtures/with-lock.controllers';
-import { within } from '../fixtures/with-lock.fixtures';
+import { within } from '../support/settles-within';
 import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../support/test-redis';
 
 // Two instances of the HTTP application on one Redis and one namespace, as two pods behind a

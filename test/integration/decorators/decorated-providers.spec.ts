@@ -1,3 +1,4 @@
+import { within } from '../../support/settles-within';
 import type { INestApplication } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { lastValueFrom, isObservable, type Observable, toArray } from 'rxjs';
@@ -184,18 +185,6 @@ describe.each(STORE_KINDS)('decorated providers on the %s store', (store: StoreK
   });
 });
 
-/** Settles `promise` or reports 'timed out' after `ms` (the timer is cleared either way). */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timed out'> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timed out'>((resolve) => {
-    timer = setTimeout(() => resolve('timed out'), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe('decorated methods inherited from a base class', () => {
   let app: INestApplication;

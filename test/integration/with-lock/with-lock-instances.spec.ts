@@ -6,8 +6,8 @@ import {
   LockLedger,
   lockedServiceProviders,
   ScreeningLocks,
-  within,
 } from '../../fixtures/with-lock.fixtures';
+import { within } from '../../support/settles-within';
 import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../../support/test-redis';
 
 // Two application instances on one Redis and one namespace: what two pods of the service are.

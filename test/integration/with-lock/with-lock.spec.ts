@@ -19,8 +19,8 @@ import {
   lockedServiceProviders,
   ScreeningLocks,
   snapshotOf,
-  within,
 } from '../../fixtures/with-lock.fixtures';
+import { within } from '../../support/settles-within';
 import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../../support/test-redis';
 
 const namespace = uniqueNamespace('with-lock');
