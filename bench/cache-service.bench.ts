@@ -3,7 +3,7 @@ import { type CacheService, RedisClient } from '@elile/cache';
 import { type CacheApp, createCacheApp } from './helpers/cache-app';
 import { jsonSafe, type ScreeningReport, screeningReport } from './helpers/screening.fixture';
 import type { BenchContext, BenchRow, BenchSubject, SubjectResult, Target } from './helpers/subject';
-import { median, sequentialLatencies, throughputs } from './helpers/timing';
+import { type ComparedOp, compareOps } from './helpers/compare-ops';
 
 /**
  * More keys than requests in flight: consecutive operations touch distinct keys, so `getOrSet`'s
@@ -16,13 +16,6 @@ const TTL_SECONDS = 300;
 
 const BASE_GET = 'baseline: ioredis GET + JSON.parse';
 const BASE_SET = 'baseline: ioredis SET PX + JSON.stringify';
-
-interface Op {
-  operation: string;
-  baseline?: string;
-  targets?: Target[];
-  fn: (i: number) => Promise<unknown>;
-}
 
 const GET_TARGETS: Target[] = [
   { metric: 'opsPerSec', atLeast: 1.0 },
@@ -77,7 +70,7 @@ async function measure(
   const firstHit = await cache.get(keys[0]);
   if (!(firstHit?.findings[0].reportedAt instanceof Date)) throw new Error('CacheService.get did not return the stored report');
 
-  const ops: Op[] = [
+  const ops: ComparedOp[] = [
     { operation: BASE_GET, fn: async (i) => JSON.parse((await raw.get(rawKeys[i & KEY_MASK])) as string) },
     { operation: BASE_SET, fn: (i) => raw.set(rawKeys[i & KEY_MASK], JSON.stringify(report), 'PX', ttlMs) },
     { operation: 'CacheService.get (hit)', baseline: BASE_GET, targets: GET_TARGETS, fn: (i) => cache.get(keys[i & KEY_MASK]) },
@@ -87,24 +80,7 @@ async function measure(
     { operation: 'CacheService[json].set', baseline: BASE_SET, fn: (i) => jsonCache.set(keys[i & KEY_MASK], reportJson) },
   ];
 
-  const samples = ops.map(() => ({ p50Us: [] as number[], p99Us: [] as number[], opsPerSec: [] as number[], cpuUsPerOp: [] as number[] }));
-  const fns = ops.map((op) => op.fn);
-  for (let r = 0; r < config.repeats; r++) {
-    ctx.progress(`cache-service: repeat ${r + 1}/${config.repeats}, sequential latency`);
-    const latencies = await sequentialLatencies(fns, {
-      warmup: config.sequentialWarmup,
-      samples: config.sequentialSamples,
-      block: config.sequentialBlock,
-    });
-    ctx.progress(`cache-service: repeat ${r + 1}/${config.repeats}, ${config.inFlight} in flight`);
-    const loads = await throughputs(fns, { total: config.throughputTotal, inFlight: config.inFlight, chunks: config.throughputChunks });
-    for (const k of ops.keys()) {
-      samples[k].p50Us.push(latencies[k].p50Us);
-      samples[k].p99Us.push(latencies[k].p99Us);
-      samples[k].opsPerSec.push(loads[k].opsPerSec);
-      samples[k].cpuUsPerOp.push(loads[k].cpuUsPerOp);
-    }
-  }
+  const measured = await compareOps(ctx, 'cache-service', ops);
 
   const storedBytes = {
     json: await raw.strlen(rawKeys[0]),
@@ -113,17 +89,7 @@ async function measure(
   };
   const bytesOf = (operation: string): number =>
     operation.startsWith('baseline') ? storedBytes.json : operation.includes('[json]') ? storedBytes.jsonEntry : storedBytes.msgpackEntry;
-  const rows: BenchRow[] = ops.map((op, k) => ({
-    operation: op.operation,
-    baseline: op.baseline,
-    targets: op.targets,
-    p50Us: median(samples[k].p50Us),
-    p99Us: median(samples[k].p99Us),
-    opsPerSec: median(samples[k].opsPerSec),
-    cpuUsPerOp: median(samples[k].cpuUsPerOp),
-    bytes: bytesOf(op.operation),
-    samples: samples[k],
-  }));
+  const rows: BenchRow[] = measured.map((row) => ({ ...row, bytes: bytesOf(row.operation) }));
 
   const stats = { msgpack: cache.stats(), json: jsonCache.stats() };
   const clean = [stats.msgpack, stats.json].every((s) => s.misses === 0 && s.errors === 0) && loaderCalls === 0;

@@ -4,8 +4,8 @@ import { NestFactory } from '@nestjs/core';
 import Redis from 'ioredis';
 import { Cacheable, CacheModule, CacheRegistry } from '@elile/cache';
 import { type ScreeningReport, screeningReport } from './helpers/screening.fixture';
-import type { BenchContext, BenchRow, BenchSubject, SubjectResult, Target } from './helpers/subject';
-import { median, sequentialLatency, throughput } from './helpers/timing';
+import type { BenchContext, BenchSubject, SubjectResult, Target } from './helpers/subject';
+import { type ComparedOp, compareOps } from './helpers/compare-ops';
 
 const KEY_COUNT = 1024;
 const KEY_MASK = KEY_COUNT - 1;
@@ -63,7 +63,6 @@ async function measure(
   reports: ScreeningReports,
   registry: CacheRegistry,
 ): Promise<SubjectResult> {
-  const { config } = ctx;
   const report = screeningReport(1);
   const ids = Array.from({ length: KEY_COUNT }, (_, i) => `scr_${i}`);
   const rawKeys = ids.map((id) => `bench-decorators-raw:${id}`);
@@ -71,21 +70,11 @@ async function measure(
   await Promise.all(ids.map((id) => reports.find(id)));
   const loadsBefore = reports.loads;
 
-  const ops = [
+  const ops: ComparedOp[] = [
     { operation: BASE_GET, fn: async (i: number) => JSON.parse((await raw.get(rawKeys[i & KEY_MASK])) as string) },
     { operation: '@Cacheable method (hit)', baseline: BASE_GET, targets: HIT_TARGETS, fn: (i: number) => reports.find(ids[i & KEY_MASK]) },
   ];
-  const samples = ops.map(() => ({ p50Us: [] as number[], p99Us: [] as number[], opsPerSec: [] as number[] }));
-  for (let r = 0; r < config.repeats; r++) {
-    for (const [k, op] of ops.entries()) {
-      ctx.progress(`decorators: repeat ${r + 1}/${config.repeats}, ${op.operation}`);
-      const latency = await sequentialLatency(op.fn, { warmup: config.sequentialWarmup, samples: config.sequentialSamples });
-      const loaded = await throughput(op.fn, { total: config.throughputTotal, inFlight: config.inFlight });
-      samples[k].p50Us.push(latency.p50Us);
-      samples[k].p99Us.push(latency.p99Us);
-      samples[k].opsPerSec.push(loaded.opsPerSec);
-    }
-  }
+  const rows = await compareOps(ctx, 'decorators', ops);
   const hitsOnly = reports.loads === loadsBefore;
 
   ctx.progress('decorators: stampede');
@@ -99,15 +88,6 @@ async function measure(
   await registry.get('screening').clear();
   await raw.unlink(...rawKeys);
 
-  const rows: BenchRow[] = ops.map((op, k) => ({
-    operation: op.operation,
-    baseline: op.baseline,
-    targets: op.targets,
-    p50Us: median(samples[k].p50Us),
-    p99Us: median(samples[k].p99Us),
-    opsPerSec: median(samples[k].opsPerSec),
-    samples: samples[k],
-  }));
   return {
     rows,
     notes: [

@@ -94,12 +94,6 @@ export async function sequentialLatency(op: AsyncOp, options: { warmup: number; 
   return sample;
 }
 
-/** One operation alone: for subjects with no baseline to alternate with. */
-export async function throughput(op: AsyncOp, options: { total: number; inFlight: number }): Promise<ThroughputSample> {
-  const [sample] = await throughputs([op], { ...options, chunks: 1 });
-  return sample;
-}
-
 const RAMP_OPS = 4;
 
 async function saturate(op: AsyncOp, first: number, count: number, inFlight: number): Promise<{ ns: number; cpuUs: number }> {
