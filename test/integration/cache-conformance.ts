@@ -6,7 +6,8 @@ import {
   escapeGlob,
 } from '@elile/cache';
 import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../support/test-redis';
-import { type CacheApp, deferred, failureOf, MAIN, PEER, sleep, startCacheApp } from './cache-test-app';
+import { deferred } from '../support/deferred';
+import { type CacheApp, failureOf, MAIN, PEER, sleep, startCacheApp } from './cache-test-app';
 
 export interface ConformanceTarget {
   readonly store: CacheStoreKind;

@@ -8,13 +8,13 @@ import {
   CacheUnavailableError,
   type RedisConnectionOptions,
 } from '@elile/cache';
+import { deferred } from '../support/deferred';
 import { findFreePort, type RedisServerHandle, startLocalRedisServer } from '../support/redis-harness';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../support/test-redis';
 import {
   type CacheApp,
   closeRaw,
-  deferred,
   failureOf,
   rawRedis,
   sleep,

@@ -1,14 +1,6 @@
 import { SingleFlight } from '../../../libs/cache/src/caches/single-flight';
+import { deferred } from '../../support/deferred';
 
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 describe('SingleFlight', () => {
   it('runs concurrent calls for one key once and gives all of them its result', async () => {
