@@ -21,7 +21,8 @@ export interface ConformanceTarget {
 type Cache = CacheService<unknown>;
 
 const INVALID_TTLS: unknown[] = [0, -1, NaN, Infinity, -Infinity, '5', null, 1e300];
-const INVALID_KEYS: unknown[] = ['', 5, undefined, null, {}];
+const INVALID_KEYS: unknown[] = ['', 5, undefined, null, {}, '__elile:scope:4:acme:k', '__elile:'];
+const INVALID_SCOPES: unknown[] = ['', 5, null, {}, ['acme']];
 
 /**
  * The behaviour every store must give a `CacheService`, run through the real module wiring
@@ -210,6 +211,57 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
         CacheArgumentError,
       );
       await expect(cache.get('k')).resolves.toBe('v');
+    });
+  });
+
+  describe('scopes', () => {
+    it('a scoped entry is invisible to other scopes and to unscoped keys, and vice versa', async () => {
+      await cache.set('k', 'acme value', { scope: 'acme' });
+      await cache.set('k', 'public value');
+      await expect(cache.get('k', { scope: 'acme' })).resolves.toBe('acme value');
+      await expect(cache.get('k', { scope: 'globex' })).resolves.toBeUndefined();
+      await expect(cache.get('k')).resolves.toBe('public value');
+      await expect(cache.getOrSet('k', () => 'globex value', { scope: 'globex' })).resolves.toBe('globex value');
+      await expect(cache.get('k', { scope: 'acme' })).resolves.toBe('acme value');
+
+      await expect(cache.delete('k', { scope: 'acme' })).resolves.toBe(true);
+      await expect(cache.exists('k', { scope: 'acme' })).resolves.toBe(false);
+      await expect(cache.get('k')).resolves.toBe('public value');
+      await expect(cache.get('k', { scope: 'globex' })).resolves.toBe('globex value');
+    });
+
+    it('(scope, key) pairs that concatenate alike stay apart', async () => {
+      await cache.set('b:c', 'first', { scope: 'a' });
+      await cache.set('c', 'second', { scope: 'a:b' });
+      await expect(cache.get('b:c', { scope: 'a' })).resolves.toBe('first');
+      await expect(cache.get('c', { scope: 'a:b' })).resolves.toBe('second');
+    });
+
+    it('no unscoped key reaches a scoped entry, whatever it spells', async () => {
+      await cache.set('k', 'acme value', { scope: 'acme' });
+      const scopedFullKey = cache.fullKey('k', 'acme');
+      const unscopedPart = scopedFullKey.slice(cache.fullKey('x').length - 1);
+      expect(await failureOf(() => cache.get(unscopedPart))).toBeInstanceOf(CacheArgumentError);
+    });
+
+    it.each(INVALID_SCOPES)('scope %p is refused with CacheArgumentError', async (scope) => {
+      const loader = jest.fn(() => 'loaded');
+      const options = { scope: scope as string };
+      for (const attempt of [
+        () => cache.get('k', options),
+        () => cache.set('k', 'v', options),
+        () => cache.delete('k', options),
+        () => cache.getOrSet('k', loader, options),
+      ]) {
+        expect(await failureOf(attempt)).toBeInstanceOf(CacheArgumentError);
+      }
+      expect(loader).not.toHaveBeenCalled();
+    });
+
+    it('clear() removes scoped entries too', async () => {
+      await cache.set('k', 'acme value', { scope: 'acme' });
+      await cache.clear();
+      await expect(cache.get('k', { scope: 'acme' })).resolves.toBeUndefined();
     });
   });
 

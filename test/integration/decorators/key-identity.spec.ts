@@ -154,9 +154,12 @@ describe('controller responses stay with their site and their caller', () => {
     const globex = await http().get('/tenant/7').set('Host', 'globex.example.com').expect(200);
     expect(globex.headers['x-cache']).toBe('MISS');
     expect(globex.body.run).not.toBe(acme.body.run);
-    const acmeAgain = await http().get('/tenant/7').set('Host', 'acme.example.com:8080').expect(200);
+    const acmeAgain = await http().get('/tenant/7').set('Host', 'acme.example.com').expect(200);
     expect(acmeAgain.headers['x-cache']).toBe('HIT');
     expect(acmeAgain.body).toEqual(acme.body);
+    // Another port may be another site: it is part of the key.
+    const otherPort = await http().get('/tenant/7').set('Host', 'acme.example.com:8080').expect(200);
+    expect(otherPort.headers['x-cache']).toBe('MISS');
   });
 
   it.each(['x-api-key', 'proxy-authorization'])('a request carrying %s is bypassed without a scope', async (header) => {

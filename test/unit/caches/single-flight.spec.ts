@@ -4,7 +4,7 @@ import { deferred } from '../../support/deferred';
 
 describe('SingleFlight', () => {
   it('runs concurrent calls for one key once and gives all of them its result', async () => {
-    const flight = new SingleFlight<{ id: number }>();
+    const flight = new SingleFlight<{ id: number }>(60_000);
     const gate = deferred<{ id: number }>();
     const work = jest.fn(() => gate.promise);
 
@@ -19,7 +19,7 @@ describe('SingleFlight', () => {
   });
 
   it('gives every concurrent caller the same error', async () => {
-    const flight = new SingleFlight<number>();
+    const flight = new SingleFlight<number>(60_000);
     const gate = deferred<number>();
     const work = jest.fn(() => gate.promise);
 
@@ -33,7 +33,7 @@ describe('SingleFlight', () => {
   });
 
   it('runs different keys independently', async () => {
-    const flight = new SingleFlight<string>();
+    const flight = new SingleFlight<string>(60_000);
     const work = jest.fn((key: string) => Promise.resolve(key.toUpperCase()));
     const [a, b] = await Promise.all([flight.run('a', () => work('a')), flight.run('b', () => work('b'))]);
     expect([a, b]).toEqual(['A', 'B']);
@@ -41,7 +41,7 @@ describe('SingleFlight', () => {
   });
 
   it('runs again once the previous run has settled', async () => {
-    const flight = new SingleFlight<number>();
+    const flight = new SingleFlight<number>(60_000);
     let runs = 0;
     const work = () => Promise.resolve(++runs);
     expect(await flight.run('k', work)).toBe(1);
@@ -49,7 +49,7 @@ describe('SingleFlight', () => {
   });
 
   it('does not remember an error: the next call runs and can succeed', async () => {
-    const flight = new SingleFlight<string>();
+    const flight = new SingleFlight<string>(60_000);
     await expect(flight.run('k', () => Promise.reject(new Error('transient')))).rejects.toThrow('transient');
     const retry = jest.fn(() => Promise.resolve('ok'));
     await expect(flight.run('k', retry)).resolves.toBe('ok');
@@ -58,7 +58,7 @@ describe('SingleFlight', () => {
 
   it('lets a caller that reacts to the result start a fresh run', async () => {
     // A caller retrying in its continuation must not be handed the run it just observed.
-    const flight = new SingleFlight<number>();
+    const flight = new SingleFlight<number>(60_000);
     let runs = 0;
     const work = jest.fn(() => Promise.resolve(++runs));
     const second = await flight.run('k', work).then(() => flight.run('k', work));
@@ -67,7 +67,7 @@ describe('SingleFlight', () => {
   });
 
   it('joins a run still pending even after another key has settled', async () => {
-    const flight = new SingleFlight<string>();
+    const flight = new SingleFlight<string>(60_000);
     const slow = deferred<string>();
     const pending = flight.run('slow', () => slow.promise);
     await flight.run('fast', () => Promise.resolve('done'));
@@ -77,5 +77,41 @@ describe('SingleFlight', () => {
     slow.resolve('slow result');
     expect(await joined).toBe('slow result');
     expect(await pending).toBe('slow result');
+  });
+
+  describe('bounded sharing (a work that never settles)', () => {
+    const SHARE_MS = 40;
+    const never = () => new Promise<string>(() => undefined);
+
+    it('does not let a call made after the share limit join the hung work', async () => {
+      const flight = new SingleFlight<string>(SHARE_MS);
+      void flight.run('k', never);
+      await new Promise((resolve) => setTimeout(resolve, SHARE_MS + 10));
+      const fresh = jest.fn(() => Promise.resolve('fresh'));
+      await expect(flight.run('k', fresh)).resolves.toBe('fresh');
+      expect(fresh).toHaveBeenCalledTimes(1);
+    });
+
+    it('releases callers that joined in time when the work reaches the limit; they share one fresh run', async () => {
+      const flight = new SingleFlight<string>(SHARE_MS);
+      void flight.run('k', never);
+      const fresh = jest.fn(() => Promise.resolve('fresh'));
+      const joined = [flight.run('k', fresh), flight.run('k', fresh), flight.run('k', fresh)];
+      expect(fresh).not.toHaveBeenCalled();
+      await expect(Promise.all(joined)).resolves.toEqual(['fresh', 'fresh', 'fresh']);
+      expect(fresh).toHaveBeenCalledTimes(1);
+    });
+
+    it('a joined work that settles in time still answers its joiners (no second run)', async () => {
+      const flight = new SingleFlight<string>(SHARE_MS);
+      const gate = deferred<string>();
+      void flight.run('k', () => gate.promise);
+      const other = jest.fn(() => Promise.resolve('other'));
+      const joined = flight.run('k', other);
+      gate.resolve('first');
+      await expect(joined).resolves.toBe('first');
+      await new Promise((resolve) => setTimeout(resolve, SHARE_MS + 10));
+      expect(other).not.toHaveBeenCalled();
+    });
   });
 });

@@ -9,13 +9,23 @@ import type { CacheStore, EntryTags, TagKeys } from '../store/cache-store.interf
 import { RateLimitedLogger } from '../support/rate-limited-logger';
 import { CacheCounters, type CacheStats } from './cache-stats';
 import { INTERNAL_KEY_PREFIX } from '../cache.constants';
+import { checkKey, scopedKey } from './cache-keys';
 import { SingleFlight } from './single-flight';
 
 /** Tags of an entry, or a function computing them from the value. */
 export type TagSource<T> = readonly string[] | ((value: T) => readonly string[]);
 
+/** Which entry a key names. */
+export interface KeyOptions {
+  /**
+   * The tenant or user the entry belongs to. Scoped entries live in a key space of their own:
+   * no unscoped key and no other scope can read, overwrite or delete them. A non-empty string.
+   */
+  scope?: string;
+}
+
 /** Options of one `getOrSet` call. */
-export interface GetOrSetOptions<T = unknown> {
+export interface GetOrSetOptions<T = unknown> extends KeyOptions {
   /** Time to live in seconds; the domain's default when omitted. */
   ttl?: number;
   /** Tags for `invalidateTags`; a function receives the loaded value. */
@@ -25,7 +35,7 @@ export interface GetOrSetOptions<T = unknown> {
 }
 
 /** Options of one `set` call. */
-export interface SetOptions {
+export interface SetOptions extends KeyOptions {
   /** Time to live in seconds; the domain's default when omitted. */
   ttl?: number;
   /** Tags for `invalidateTags`. */
@@ -54,7 +64,7 @@ const MISS = Symbol('elile.cache.miss');
  */
 export class CacheService<T = unknown> {
   private readonly counters = new CacheCounters();
-  private readonly loads = new SingleFlight<T>();
+  private readonly loads: SingleFlight<T>;
   private readonly log: RateLimitedLogger;
   private readonly keyPrefix: string;
   private readonly tagPrefix: string;
@@ -67,6 +77,8 @@ export class CacheService<T = unknown> {
     private readonly leaseTtlMs: number,
   ) {
     this.keyPrefix = namespace + domain.prefix;
+    // A load that outlives its lease can no longer fill the key: later callers stop waiting for it.
+    this.loads = new SingleFlight<T>(leaseTtlMs);
     this.tagPrefix = `${namespace}${INTERNAL_KEY_PREFIX}${domain.name}:`;
     this.log = new RateLimitedLogger(new Logger(`ElileCache:${domain.name}`));
   }
@@ -86,14 +98,17 @@ export class CacheService<T = unknown> {
     return this.domain.ttlMs / 1000;
   }
 
-  /** The Redis key under which `key` is stored. */
-  fullKey(key: string): string {
-    return this.keyPrefix + checkKey(key);
+  /**
+   * The Redis key under which `key` (within `scope`, when given) is stored.
+   * @throws CacheArgumentError for an empty key or scope, or a key in the reserved space.
+   */
+  fullKey(key: string, scope?: string): string {
+    return this.keyPrefix + (scope === undefined ? checkKey(key) : scopedKey(scope, key));
   }
 
   /** The cached value, or `undefined` on a miss. A cached `null` is a hit and returns `null`. */
-  async get(key: string): Promise<T | undefined> {
-    const fullKey = this.fullKey(key);
+  async get(key: string, options?: KeyOptions): Promise<T | undefined> {
+    const fullKey = this.fullKey(key, options?.scope);
     let entry: Buffer | null | undefined;
     try {
       entry = await this.store.get(fullKey);
@@ -113,7 +128,7 @@ export class CacheService<T = unknown> {
    */
   async set(key: string, value: T, ttlOrOptions?: number | SetOptions): Promise<boolean> {
     const options = typeof ttlOrOptions === 'object' && ttlOrOptions !== null ? ttlOrOptions : { ttl: ttlOrOptions };
-    const fullKey = this.fullKey(key);
+    const fullKey = this.fullKey(key, options.scope);
     this.loads.forget((loading) => loading === fullKey);
     const ttlMs = this.ttlMs(options.ttl);
     const tags = options.tags ? this.entryTags(options.tags) : undefined;
@@ -131,15 +146,15 @@ export class CacheService<T = unknown> {
    * Removes an entry; returns whether it existed.
    * @throws CacheUnavailableError | CacheTimeoutError when the invalidation may not have happened.
    */
-  async delete(key: string): Promise<boolean> {
-    const fullKey = this.fullKey(key);
+  async delete(key: string, options?: KeyOptions): Promise<boolean> {
+    const fullKey = this.fullKey(key, options?.scope);
     this.loads.forget((loading) => loading === fullKey);
     return (await this.store.delete([fullKey])) > 0;
   }
 
   /** Whether a value is cached under `key` (a read-through in progress does not count). */
-  async exists(key: string): Promise<boolean> {
-    const fullKey = this.fullKey(key);
+  async exists(key: string, options?: KeyOptions): Promise<boolean> {
+    const fullKey = this.fullKey(key, options?.scope);
     try {
       const head = await this.store.peek(fullKey);
       return this.entries.isValueHead(head);
@@ -158,10 +173,14 @@ export class CacheService<T = unknown> {
    * invalidation in between removes it). When another process holds the lease, the loader's
    * result is served without being stored.
    *
+   * A shared load is shared for at most the lease TTL (`leaseTtl`): a loader that never settles
+   * wedges only the calls that started it and those that joined it in time; calls after that load
+   * for themselves (and the hung load, should it ever finish, cannot fill the key any more).
+   *
    * Cache failures never fail this call; the loader's own errors propagate and are not cached.
    */
   async getOrSet(key: string, loader: () => T | Promise<T>, options: GetOrSetOptions<T> = {}): Promise<T> {
-    const fullKey = this.fullKey(key);
+    const fullKey = this.fullKey(key, options.scope);
     const ttlMs = this.ttlMs(options.ttl);
     // Hits skip the single-flight bookkeeping; only misses (and failures) are shared.
     let entry: Buffer | null | undefined;
@@ -387,13 +406,6 @@ export class CacheService<T = unknown> {
   private ttlMs(ttl: number | undefined): number {
     return ttl === undefined ? this.domain.ttlMs : secondsToMs(ttl, 'TTL');
   }
-}
-
-function checkKey(key: string): string {
-  if (typeof key !== 'string' || key.length === 0) {
-    throw new CacheArgumentError(`Cache keys must be non-empty strings, got ${describe(key)}`);
-  }
-  return key;
 }
 
 function reasonOf(error: unknown): string {

@@ -1,9 +1,11 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import { CACHE_OPTIONS } from '../cache.constants';
 import { CacheConfigurationError } from '../cache.errors';
 import { CacheRegistry } from '../caches/cache.registry';
 import { LockService } from '../lock/lock.service';
+import type { ResolvedCacheOptions } from '../options/resolve-options';
 import { createCacheAdvice } from './cache.advice';
 import { createLockAdvice } from './lock.advice';
 import { adviceSpecsOf, dispatcherOf, installAdvised, isAdvised, originalOf } from './method-dispatcher';
@@ -24,6 +26,7 @@ export class AdviceExplorer implements OnModuleInit {
     private readonly discovery: DiscoveryService,
     private readonly registry: CacheRegistry,
     private readonly locks: LockService,
+    @Inject(CACHE_OPTIONS) private readonly options: ResolvedCacheOptions,
   ) {}
 
   onModuleInit(): void {
@@ -64,7 +67,7 @@ export class AdviceExplorer implements OnModuleInit {
     const lockSpecs = specs.filter((spec) => spec.kind === 'lock');
     const cacheSpecs = specs.filter((spec) => spec.kind !== 'lock');
     const locked = lockSpecs.length ? createLockAdvice({ ...info, original: undecorated }, lockSpecs, this.locks) : undecorated;
-    return cacheSpecs.length ? createCacheAdvice({ ...info, original: locked }, cacheSpecs, this.registry) : locked;
+    return cacheSpecs.length ? createCacheAdvice({ ...info, original: locked }, cacheSpecs, this.registry, this.options.http) : locked;
   }
 }
 

@@ -4,9 +4,11 @@ import type { CacheService } from '../caches/cache.service';
 import type { CacheRegistry } from '../caches/cache.registry';
 import type { CacheEvictOptions, CacheableOptions, CachePutOptions } from '../decorators/cache-decorator-options';
 import { describe, secondsToMs } from '../options/duration.util';
-import { type HttpCall, httpCallContext, type HttpRequestLike } from './http-call.context';
+import { type HttpCall, httpCallContext } from './http-call.context';
 import type { AdviceSpec } from './method-dispatcher';
-import { boundedKey, defaultMethodKey } from './method-key.util';
+import { boundedKey, checkKey, checkScope } from '../caches/cache-keys';
+import { defaultMethodKey } from './method-key.util';
+import { requestKey, type RequestKeyOptions } from './request-key.util';
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -36,7 +38,12 @@ interface Prepared<O> {
  * evictions. Cache failures never change the method's behaviour: they are counted in the
  * domain's stats and logged, and the method's own result or error is what the caller gets.
  */
-export function createCacheAdvice(method: AdvisedMethodInfo, specs: readonly AdviceSpec[], registry: CacheRegistry): Method {
+export function createCacheAdvice(
+  method: AdvisedMethodInfo,
+  specs: readonly AdviceSpec[],
+  registry: CacheRegistry,
+  http: RequestKeyOptions,
+): Method {
   const where = `${method.className}#${method.methodName}`;
   const prepare = <O extends { cache: string }>(spec: AdviceSpec): Prepared<O> => {
     const options = spec.options as O;
@@ -91,12 +98,12 @@ export function createCacheAdvice(method: AdvisedMethodInfo, specs: readonly Adv
       return invoke(self, args);
     };
     if (options.condition && !attempt(cache, 'condition', () => options.condition!(...args), false)) return bypass();
-    const key = attempt(cache, 'key', () => cacheableKey(method, self, cache, options, args, call), undefined);
-    if (key === undefined) return bypass();
+    const entry = attempt(cache, 'key', () => cacheableKey(method, self, cache, options, args, call, http), undefined);
+    if (entry === undefined) return bypass();
     let loaded = false;
     try {
       const value = await cache.getOrSet(
-        key,
+        entry.key,
         async () => {
           loaded = true;
           const result = await invoke(self, args);
@@ -106,6 +113,7 @@ export function createCacheAdvice(method: AdvisedMethodInfo, specs: readonly Adv
           return result;
         },
         {
+          scope: entry.scope,
           ttl: options.ttl,
           tags: options.tags && ((stored) => options.tags!(...args, resultOf(stored))),
           unless: options.unless && ((stored) => options.unless!(resultOf(stored), ...args)),
@@ -212,6 +220,17 @@ function attempt<T>(cache: CacheService<unknown>, what: string, callback: () => 
  */
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-api-key'];
 
+/** Which entry a call reads through: a key, and on a controller the request's scope. */
+interface EntryName {
+  readonly key: string;
+  readonly scope?: string;
+}
+
+/**
+ * Undefined when the call must bypass the cache. On a controller, a scope function's non-string
+ * result throws (counted and logged by the caller, then bypassed): a scope of `[object Object]`
+ * would let every tenant share entries.
+ */
 function cacheableKey(
   method: AdvisedMethodInfo,
   self: unknown,
@@ -219,18 +238,20 @@ function cacheableKey(
   options: CacheableOptions,
   args: unknown[],
   call: HttpCall | undefined,
-): string | undefined {
+  http: RequestKeyOptions,
+): EntryName | undefined {
   if (!call) {
-    if (options.key) return checkedKey(options.key(...args));
-    return defaultMethodKey(classNameOf(self, method), method.methodName, args);
+    if (options.key) return { key: checkedKey(options.key(...args)) };
+    return { key: defaultMethodKey(classNameOf(self, method), method.methodName, args) };
   }
   const { request } = call;
   if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
-  const base = options.key ? checkedKey(options.key(...args)) : requestTarget(request);
-  const scope = (options.scope ?? cache.requestScope)?.(request);
-  if (scope) return boundedKey(`scope:${scope}|${base}`);
+  const key = options.key ? checkedKey(options.key(...args)) : requestKey(request, http);
+  if (key === undefined) return undefined;
+  const scope: unknown = (options.scope ?? cache.requestScope)?.(request);
+  if (scope !== undefined) return { key, scope: checkScope(scope) };
   if (CREDENTIAL_HEADERS.some((name) => request.headers[name] !== undefined)) return undefined;
-  return boundedKey(base);
+  return { key };
 }
 
 /**
@@ -245,19 +266,7 @@ function checkedKey(key: unknown): string {
   if (typeof key !== 'string' || key === '') {
     throw new CacheArgumentError(`A key function must return a non-empty string, got ${describe(key)}`);
   }
-  return boundedKey(key);
-}
-
-/**
- * `GET host/path?a=1&b=2`: the host name keeps virtual hosts (a tenant per domain) apart, and
- * query parameters are sorted so their order does not split the cache. The port is left out: it
- * names the listener, not the site.
- */
-function requestTarget(request: HttpRequestLike): string {
-  const url = new URL(request.originalUrl ?? request.url, 'http://cache.invalid');
-  url.searchParams.sort();
-  const host = String(request.headers.host ?? '').replace(/:\d+$/, '');
-  return `GET ${host}${url.pathname}${url.search}`;
+  return boundedKey(checkKey(key));
 }
 
 function storableResponse({ response }: HttpCall, value: unknown): boolean {

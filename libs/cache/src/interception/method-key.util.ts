@@ -1,8 +1,5 @@
-import { createHash } from 'node:crypto';
 import { CacheArgumentError } from '../cache.errors';
-
-/** Keys longer than this are replaced by a hash, so a huge argument cannot make a huge key. */
-const MAX_KEY_LENGTH = 200;
+import { boundedKey } from '../caches/cache-keys';
 
 /**
  * The default key of a decorated method: `Class.method:` plus a stable encoding of its arguments.
@@ -15,13 +12,6 @@ const MAX_KEY_LENGTH = 200;
  */
 export function defaultMethodKey(className: string, methodName: string, args: readonly unknown[]): string {
   return boundedKey(`${className}.${methodName}:${encodeStable(args, new Set())}`);
-}
-
-/** Hashes keys past the length bound; the readable start is kept for debugging in redis-cli. */
-export function boundedKey(key: string): string {
-  if (key.length <= MAX_KEY_LENGTH) return key;
-  const digest = createHash('sha256').update(key).digest('base64url');
-  return `${key.slice(0, 64)}…#${digest}`;
 }
 
 function encodeStable(value: unknown, ancestors: Set<object>): string {
