@@ -51,6 +51,8 @@ export interface CacheEntry<T> {
 }
 
 const MISS = Symbol('elile.cache.miss');
+/** Covers the round trip between starting a load and its lease's TTL starting in Redis. */
+const LEASE_EXPIRY_MARGIN_MS = 100;
 
 
 /**
@@ -78,7 +80,8 @@ export class CacheService<T = unknown> {
   ) {
     this.keyPrefix = namespace + domain.prefix;
     // A load that outlives its lease can no longer fill the key: later callers stop waiting for it.
-    this.loads = new SingleFlight<T>(leaseTtlMs);
+    // The margin lets the lease expire in the store first, so their own load can fill the key.
+    this.loads = new SingleFlight<T>(leaseTtlMs + LEASE_EXPIRY_MARGIN_MS);
     this.tagPrefix = `${namespace}${INTERNAL_KEY_PREFIX}${domain.name}:`;
     this.log = new RateLimitedLogger(new Logger(`ElileCache:${domain.name}`));
   }
