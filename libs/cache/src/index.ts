@@ -16,6 +16,7 @@ export {
 } from './cache.errors';
 export type {
   CacheDomainOptions,
+  CacheHttpOptions,
   CacheLockOptions,
   CacheModuleOptions,
   CacheStoreKind,

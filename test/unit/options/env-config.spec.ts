@@ -20,11 +20,14 @@ const MAPPING: Record<string, { raw: string; expected: CacheModuleOptions }> = {
   ELILE_REDIS_MAX_CONNECTIONS: { raw: '20', expected: { redis: { maxConnections: 20 } } },
   ELILE_REDIS_SOCKET_TIMEOUT: { raw: '0.5', expected: { redis: { commandTimeout: 0.5 } } },
   ELILE_REDIS_SOCKET_CONNECT_TIMEOUT: { raw: '3', expected: { redis: { connectTimeout: 3 } } },
+  ELILE_REDIS_MAX_IN_FLIGHT: { raw: '200', expected: { redis: { maxInFlight: 200 } } },
   ELILE_CACHE_NAMESPACE: { raw: 'elile:', expected: { namespace: 'elile:' } },
   ELILE_CACHE_CODEC: { raw: 'json', expected: { codec: 'json' } },
   ELILE_CACHE_COMPRESSION_THRESHOLD: { raw: '1024', expected: { compressionThreshold: 1024 } },
+  ELILE_CACHE_MAX_DECOMPRESSED_SIZE: { raw: '1048576', expected: { maxDecompressedSize: 1_048_576 } },
   ELILE_CACHE_LEASE_TTL: { raw: '15', expected: { leaseTtl: 15 } },
   ELILE_CACHE_PREFIX_LOCK: { raw: 'mutex:', expected: { locks: { prefix: 'mutex:' } } },
+  ELILE_HTTP_TRUST_FORWARDED_HOST: { raw: 'true', expected: { http: { trustForwardedHost: true } } },
   ...Object.fromEntries(
     DOMAINS.flatMap((domain, i) => [
       [`ELILE_CACHE_TTL_${domain.toUpperCase()}`, { raw: `${i + 1}.5`, expected: { domains: { [domain]: { ttl: i + 1.5 } } } }],
@@ -91,11 +94,65 @@ describe('cacheOptionsFromEnv', () => {
 
     const resolved = resolveCacheOptions(options);
     expect(resolved.redis.commandTimeoutMs).toBe(500);
+    expect(resolved.redis.maxInFlight).toBe(200);
+    expect(resolved.maxDecompressedSize).toBe(1_048_576);
+    expect(resolved.http.trustForwardedHost).toBe(true);
     expect(resolved.domains.get('screening')).toEqual({ name: 'screening', ttlMs: 1500, prefix: 'p0|' });
   });
 
-  it('ignores variables it does not know, including lower-case look-alikes', () => {
-    expect(leaves(cacheOptionsFromEnv({ ELILE_CACHE_TTL_REPORTS: '5', elile_cache_store: 'memory', PATH: '/bin' }))).toEqual({});
+  it("reads ELILE_HTTP_TRUST_FORWARDED_HOST=false as false, not as a set string", () => {
+    expect(cacheOptionsFromEnv({ ELILE_HTTP_TRUST_FORWARDED_HOST: 'false' })).toEqual({ http: { trustForwardedHost: false } });
+  });
+
+  // Only the module's families are its business: the application (and this repository's demo,
+  // tests and benchmarks) keep their own ELILE_* names.
+  it('ignores variables outside its families, including lower-case look-alikes', () => {
+    const env = {
+      ELILE_DEMO_DATABASE: '/tmp/demo.db',
+      ELILE_TEST_REDIS_URL: 'redis://127.0.0.1:7000/0',
+      ELILE_BENCH_PINNED: '1',
+      elile_cache_store: 'memory',
+      PATH: '/bin',
+    };
+    expect(leaves(cacheOptionsFromEnv(env))).toEqual({});
+  });
+
+  describe('refuses a name in its families that it does not read', () => {
+    it.each<[string, string | undefined]>([
+      ['ELILE_CACHE_STROE', 'ELILE_CACHE_STORE'],
+      ['ELILE_CACHE_TTL_SCREENINGS', 'ELILE_CACHE_TTL_SCREENING'],
+      ['ELILE_REDIS_SOCKET_TIMOUT', 'ELILE_REDIS_SOCKET_TIMEOUT'],
+      ['ELILE_REDIS_MAX_INFLIGHT', 'ELILE_REDIS_MAX_IN_FLIGHT'],
+      ['ELILE_HTTP_TRUST_FORWARDED_HOSTS', 'ELILE_HTTP_TRUST_FORWARDED_HOST'],
+      ['ELILE_REDIS_COMMAND_TIMEOUT', undefined],
+      ['ELILE_CACHE_MEMORY_MAX_ENTRIES', undefined],
+      ['ELILE_HTTP_PORT', undefined],
+    ])('%s', (name, suggestion) => {
+      const message = configurationError({ [name]: '1' }).message;
+      expect(message).toMatch(new RegExp(`^Unknown cache variable ${name}\\b`));
+      expect(message).toContain('ELILE_CACHE_*, ELILE_REDIS_*, ELILE_HTTP_*');
+      if (suggestion) expect(message).toContain(`${name} (did you mean ${suggestion}?)`);
+      else expect(message).not.toContain('did you mean');
+    });
+
+    it('even when it is set to the empty string', () => {
+      expect(configurationError({ ELILE_CACHE_NAMSPACE: '' }).message).toContain('ELILE_CACHE_NAMSPACE');
+    });
+
+    it('but not when its value is undefined (not set at all)', () => {
+      expect(cacheOptionsFromEnv({ ELILE_CACHE_NAMSPACE: undefined })).toEqual({});
+    });
+
+    it('explains that per-domain variables exist for the built-in domains only', () => {
+      const message = configurationError({ ELILE_CACHE_TTL_REPORTS: '5' }).message;
+      expect(message).toContain('ELILE_CACHE_TTL_REPORTS (per-domain variables exist for the built-in domains');
+      expect(message).toContain('SCREENING, SUBJECT, ORG, COMPLIANCE, SESSION only');
+    });
+
+    it('names every unknown variable at once, before reading any value', () => {
+      const message = configurationError({ ELILE_CACHE_STORE: 'disk', ELILE_CACHE_FOO: 'x', ELILE_REDIS_BAR: 'y' }).message;
+      expect(message).toContain('variables ELILE_CACHE_FOO, ELILE_REDIS_BAR');
+    });
   });
 
   // BUG for ELILE_CACHE_NAMESPACE (fails today): env-config.ts reads it as `env.ELILE_CACHE_NAMESPACE`
@@ -119,6 +176,13 @@ describe('cacheOptionsFromEnv', () => {
       ['ELILE_REDIS_SOCKET_CONNECT_TIMEOUT', 'Infinity', 'a positive number of seconds'],
       ['ELILE_CACHE_COMPRESSION_THRESHOLD', '-1', 'a whole number >= 0'],
       ['ELILE_CACHE_COMPRESSION_THRESHOLD', '1kb', 'a whole number >= 0'],
+      ['ELILE_CACHE_MAX_DECOMPRESSED_SIZE', '1023', 'a whole number >= 1024'],
+      ['ELILE_CACHE_MAX_DECOMPRESSED_SIZE', '16MiB', 'a whole number >= 1024'],
+      ['ELILE_REDIS_MAX_IN_FLIGHT', '0', 'a whole number >= 1'],
+      ['ELILE_REDIS_MAX_IN_FLIGHT', '1.5', 'a whole number >= 1'],
+      ['ELILE_HTTP_TRUST_FORWARDED_HOST', 'yes', "one of 'true', 'false'"],
+      ['ELILE_HTTP_TRUST_FORWARDED_HOST', 'TRUE', "one of 'true', 'false'"],
+      ['ELILE_HTTP_TRUST_FORWARDED_HOST', '1', "one of 'true', 'false'"],
       ['ELILE_CACHE_LEASE_TTL', 'NaN', 'a positive number of seconds'],
       ...DOMAINS.map((domain): [string, string, string] => [
         `ELILE_CACHE_TTL_${domain.toUpperCase()}`,
@@ -165,7 +229,7 @@ describe('.env.example', () => {
     );
     expect(ALL_NAMES.filter((name) => !listed.has(name))).toEqual([]);
     const unknownCacheNames = [...listed].filter(
-      (name) => /^ELILE_(CACHE|REDIS)_/.test(name) && !ALL_NAMES.includes(name),
+      (name) => /^ELILE_(CACHE|REDIS|HTTP)_/.test(name) && !ALL_NAMES.includes(name),
     );
     expect(unknownCacheNames).toEqual([]);
   });

@@ -1,3 +1,4 @@
+import { constants as bufferConstants } from 'node:buffer';
 import {
   CacheArgumentError,
   type CacheCodec,
@@ -60,6 +61,7 @@ describe('resolveCacheOptions', () => {
         connectTimeoutMs: 5000,
         maxConnections: 50,
         maxReconnectDelayMs: 2000,
+        maxInFlight: 5000,
         tls: undefined,
         sentinel: undefined,
         cluster: undefined,
@@ -73,6 +75,11 @@ describe('resolveCacheOptions', () => {
       expect(resolved.compressionThreshold).toBe(0);
       expect(resolved.leaseTtlMs).toBe(10_000);
       expect(resolved.memoryMaxEntries).toBe(10_000);
+    });
+
+    it('refuses inflating an entry beyond 16 MiB and does not trust X-Forwarded-Host', () => {
+      expect(resolved.maxDecompressedSize).toBe(16 * 1024 * 1024);
+      expect(resolved.http).toEqual({ trustForwardedHost: false });
     });
 
     it('gives the same result for no options and for an empty object', () => {
@@ -260,6 +267,168 @@ describe('resolveCacheOptions', () => {
     ])('a custom codec id that is %s', (_label, id) => {
       expect(configurationError({ codec: customCodec({ id: id as number }) }).message).toMatch(/"codec"/);
     });
+  });
+});
+
+describe('resolveCacheOptions: unknown keys', () => {
+  describe.each<[string, unknown, string, string | undefined]>([
+    ['the top level', { tll: 5 }, 'tll', undefined],
+    ['the top level (a typo)', { namspace: 'app:' }, 'namspace', 'namespace'],
+    ['the top level (wrong case)', { LeaseTtl: 5 }, 'LeaseTtl', 'leaseTtl'],
+    ['redis', { redis: { comandTimeout: 1 } }, 'redis.comandTimeout', 'redis.commandTimeout'],
+    [
+      'redis.sentinel',
+      { redis: { sentinel: { name: 'primary', sentinels: [{ host: 's1', port: 26379 }], nmae: 'x' } } },
+      'redis.sentinel.nmae',
+      'redis.sentinel.name',
+    ],
+    [
+      'redis.cluster',
+      { redis: { cluster: { nodes: [{ host: '127.0.0.1', port: 7000 }], option: { scaleReads: 'slave' } } } },
+      'redis.cluster.option',
+      'redis.cluster.options',
+    ],
+    ['a built-in domain', { domains: { org: { tll: 5 } } }, 'domains.org.tll', 'domains.org.ttl'],
+    ['a declared domain', { domains: { reports: { ttl: 5, prefx: 'r:' } } }, 'domains.reports.prefx', 'domains.reports.prefix'],
+    ['locks', { locks: { defaultTTL: 5 } }, 'locks.defaultTTL', 'locks.defaultTtl'],
+    ['http', { http: { trustForwardedHosts: true } }, 'http.trustForwardedHosts', 'http.trustForwardedHost'],
+  ])('at %s', (_label, options, path, suggestion) => {
+    it('refuses it, naming its full path', () => {
+      expect(configurationError(options).message).toMatch(new RegExp(`^Unknown CacheModule option "${path.replace(/\./g, '\\.')}"`));
+    });
+
+    it(suggestion ? `suggests "${suggestion}"` : 'suggests nothing when no known name is close', () => {
+      const message = configurationError(options).message;
+      if (suggestion) expect(message).toContain(`"${path}" (did you mean "${suggestion}"?)`);
+      else expect(message).not.toContain('did you mean');
+    });
+  });
+
+  it('lists what the level accepts', () => {
+    expect(configurationError({ http: { forwarded: true } }).message).toContain('Known in "http": "trustForwardedHost"');
+  });
+
+  it('names every unknown key of a level at once', () => {
+    const message = configurationError({ tll: 5, stroe: 'memory' }).message;
+    expect(message).toContain('options "tll", "stroe" (did you mean "store"?)');
+  });
+
+  it('points options of ioredis put beside the module\'s to redis.ioredis', () => {
+    const message = configurationError({ redis: { keepAlive: 1000 } }).message;
+    expect(message).toContain('"redis.keepAlive"');
+    expect(message).toContain('"redis.ioredis"');
+  });
+
+  it('refuses an unknown key even when its value is undefined (the typo is there all the same)', () => {
+    expect(configurationError({ domains: { org: { tll: undefined } } }).message).toContain('"domains.org.tll"');
+  });
+
+  it('refuses a key that an untrusted JSON source sets as __proto__', () => {
+    expect(configurationError(JSON.parse('{"locks": {"__proto__": {"prefix": "x"}}}')).message).toContain('"locks.__proto__"');
+  });
+
+  it('accepts undefined for every known key, as if it were absent', () => {
+    const { codec, ...rest } = resolve({
+      store: undefined,
+      namespace: undefined,
+      codec: undefined,
+      compressionThreshold: undefined,
+      maxDecompressedSize: undefined,
+      leaseTtl: undefined,
+      memoryMaxEntries: undefined,
+      redis: {
+        url: undefined,
+        username: undefined,
+        password: undefined,
+        commandTimeout: undefined,
+        connectTimeout: undefined,
+        maxConnections: undefined,
+        maxReconnectDelay: undefined,
+        maxInFlight: undefined,
+        tls: undefined,
+        sentinel: undefined,
+        cluster: undefined,
+        ioredis: undefined,
+      },
+      domains: { org: undefined, screening: { ttl: undefined, prefix: undefined, scope: undefined } },
+      locks: {
+        prefix: undefined,
+        defaultTtl: undefined,
+        defaultWait: undefined,
+        pollInterval: undefined,
+        replicas: undefined,
+        replicaTimeout: undefined,
+      },
+      http: { trustForwardedHost: undefined },
+    });
+    const { codec: defaultCodec, ...defaults } = resolveCacheOptions();
+    expect(rest).toEqual(defaults);
+    expect(codec.id).toBe(defaultCodec.id);
+  });
+
+  it('leaves the objects that ioredis reads to ioredis', () => {
+    expect(() =>
+      resolve({
+        codec: customCodec({ label: 'a field of the application' }),
+        redis: {
+          tls: { rejectUnauthorized: true, anything: 1 },
+          ioredis: { keepAlive: 1000, notAnIoredisOption: true },
+          sentinel: { name: 'primary', sentinels: [{ host: 's1', port: 26379, family: 4 }] },
+        },
+      }),
+    ).not.toThrow();
+    expect(() =>
+      resolve({ redis: { cluster: { nodes: [{ host: '127.0.0.1', port: 7000 }], options: { scaleReads: 'slave', madeUp: 1 } } } }),
+    ).not.toThrow();
+  });
+
+  it.each<[string, unknown, string]>([
+    ['the options', null, 'CacheModule options must be an object, got null'],
+    ['redis', { redis: null }, '"redis" must be an object, got null'],
+    ['redis.sentinel', { redis: { sentinel: 'primary' } }, '"redis.sentinel" must be an object, got a string'],
+    ['redis.cluster', { redis: { cluster: [] } }, '"redis.cluster" must be an object, got an array'],
+    ['domains', { domains: [{ ttl: 1 }] }, '"domains" must be an object, got an array'],
+    ['a domain', { domains: { org: null } }, '"domains.org" must be an object, got null'],
+    ['locks', { locks: 'lock:' }, '"locks" must be an object, got a string'],
+    ['http', { http: true }, '"http" must be an object, got true'],
+  ])('refuses %s when it is not an object', (_label, options, message) => {
+    expect(configurationError(options).message).toContain(message);
+  });
+
+  it('does not echo a string given in place of a section, which may be a URL with a password', () => {
+    expect(configurationError({ redis: 'redis://admin:hunter2secret@db:6379' }).message).not.toContain('hunter2secret');
+  });
+});
+
+describe('resolveCacheOptions: maxDecompressedSize, redis.maxInFlight, http', () => {
+  it('takes each of them', () => {
+    const resolved = resolveCacheOptions({ maxDecompressedSize: 1024, redis: { maxInFlight: 1 }, http: { trustForwardedHost: true } });
+    expect(resolved.maxDecompressedSize).toBe(1024);
+    expect(resolved.redis.maxInFlight).toBe(1);
+    expect(resolved.http).toEqual({ trustForwardedHost: true });
+  });
+
+  it('accepts the largest Buffer as maxDecompressedSize', () => {
+    expect(resolveCacheOptions({ maxDecompressedSize: bufferConstants.MAX_LENGTH }).maxDecompressedSize).toBe(
+      bufferConstants.MAX_LENGTH,
+    );
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['maxDecompressedSize below 1024', { maxDecompressedSize: 1023 }, /"maxDecompressedSize" must be a whole number from 1024 to \d+, got 1023/],
+    ['maxDecompressedSize of zero', { maxDecompressedSize: 0 }, /"maxDecompressedSize"/],
+    ['a fractional maxDecompressedSize', { maxDecompressedSize: 4096.5 }, /"maxDecompressedSize"/],
+    ['a string maxDecompressedSize', { maxDecompressedSize: '4096' }, /"maxDecompressedSize".*got "4096"/],
+    ['maxDecompressedSize beyond the largest Buffer', { maxDecompressedSize: bufferConstants.MAX_LENGTH + 1 }, /"maxDecompressedSize"/],
+    ['an infinite maxDecompressedSize', { maxDecompressedSize: Infinity }, /"maxDecompressedSize"/],
+    ['zero redis.maxInFlight', { redis: { maxInFlight: 0 } }, /"redis\.maxInFlight" must be a whole number >= 1, got 0/],
+    ['fractional redis.maxInFlight', { redis: { maxInFlight: 2.5 } }, /"redis\.maxInFlight"/],
+    ['string redis.maxInFlight', { redis: { maxInFlight: '100' } }, /"redis\.maxInFlight"/],
+    ['infinite redis.maxInFlight', { redis: { maxInFlight: Infinity } }, /"redis\.maxInFlight"/],
+    ['a string trustForwardedHost', { http: { trustForwardedHost: 'true' } }, /"http\.trustForwardedHost" must be true or false, got "true"/],
+    ['a numeric trustForwardedHost', { http: { trustForwardedHost: 1 } }, /"http\.trustForwardedHost"/],
+  ])('refuses %s', (_label, options, message) => {
+    expect(configurationError(options).message).toMatch(message);
   });
 });
 

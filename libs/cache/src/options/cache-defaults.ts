@@ -17,6 +17,8 @@ export const DEFAULTS = Object.freeze({
   namespace: '',
   codec: 'msgpack' as const,
   compressionThreshold: 0,
+  // Far above any entry worth caching, far below what would hurt the process to allocate.
+  maxDecompressedSize: 16 * 1024 * 1024,
   leaseTtl: 10,
   memoryMaxEntries: 10_000,
   locks: Object.freeze({
@@ -39,5 +41,12 @@ export const DEFAULTS = Object.freeze({
     connectTimeout: 5,
     maxConnections: 50,
     maxReconnectDelay: 2,
+    // Well above the concurrency of a busy instance, low enough that queued commands and their
+    // values stay a bounded amount of memory while Redis stalls.
+    maxInFlight: 5000,
+  }),
+  http: Object.freeze({
+    // Trusting the header without a proxy that sets it lets clients pick their cache key's host.
+    trustForwardedHost: false,
   }),
 });

@@ -54,6 +54,13 @@ export interface RedisConnectionOptions {
    * @default 2
    */
   maxReconnectDelay?: number;
+  /**
+   * Most commands the connection may have outstanding at once. A call that would exceed it does
+   * not reach Redis: it goes to its loader, as when Redis is down, and is counted, so a slow or
+   * stalled server cannot pile up unbounded memory in this process.
+   * @default 5000
+   */
+  maxInFlight?: number;
   /** TLS options for the socket (CA, client certificate, servername). `rediss://` enables TLS. */
   tls?: RedisOptions['tls'];
   /** Connect through Sentinel instead of `url`'s host: the master group `name` and sentinels. */
@@ -108,7 +115,23 @@ export interface CacheLockOptions {
   replicaTimeout?: number;
 }
 
-/** Options of `CacheModule.forRoot()` / `forRootAsync()`. */
+/** How cached controller responses read the request. */
+export interface CacheHttpOptions {
+  /**
+   * Key responses on the first `X-Forwarded-Host` value instead of `Host`. Enable only behind a
+   * proxy that sets the header: otherwise any client chooses the host its response is cached
+   * under.
+   * @default false
+   */
+  trustForwardedHost?: boolean;
+}
+
+/**
+ * Options of `CacheModule.forRoot()` / `forRootAsync()`. A key the module does not know, at any
+ * level it owns, is refused at boot with `CacheConfigurationError`; the objects passed through to
+ * ioredis (`redis.ioredis`, `redis.tls`, `redis.cluster.options`, sentinel addresses) are ioredis's
+ * to check.
+ */
 export interface CacheModuleOptions {
   /**
    * `'redis'` connects to Redis; `'memory'` keeps entries in this process (demo, unit tests).
@@ -141,6 +164,12 @@ export interface CacheModuleOptions {
    */
   compressionThreshold?: number;
   /**
+   * Largest size in bytes a compressed entry may inflate to (at least 1024); an entry that would
+   * inflate beyond it is treated as corrupt instead of filling memory.
+   * @default 16777216 (16 MiB)
+   */
+  maxDecompressedSize?: number;
+  /**
    * How long a read-through (`getOrSet`) may take between its miss and its fill, in seconds.
    * A fill that arrives later is discarded, because an invalidation may have passed it.
    * @default 10
@@ -153,4 +182,6 @@ export interface CacheModuleOptions {
   memoryMaxEntries?: number;
   /** Distributed locks: key prefix, default TTL and wait, replication check. */
   locks?: CacheLockOptions;
+  /** How cached controller responses read the request (`CacheInterceptor`). */
+  http?: CacheHttpOptions;
 }

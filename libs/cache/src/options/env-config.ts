@@ -2,12 +2,14 @@ import { registerAs } from '@nestjs/config';
 import { CacheConfigurationError } from '../cache.errors';
 import { DEFAULT_DOMAINS } from './cache-defaults';
 import type { CacheDomainOptions, CacheModuleOptions } from './cache-module-options.interface';
+import { closestName } from './known-keys.util';
 
 type Env = Record<string, string | undefined>;
 
 /**
  * Every `ELILE_*` variable the module reads, with its meaning; `.env.example` lists the same.
- * Unset variables take the option defaults.
+ * Unset variables take the option defaults. Any other name in the module's families
+ * (`ELILE_CACHE_*`, `ELILE_REDIS_*`, `ELILE_HTTP_*`) is refused at boot.
  */
 export const CACHE_ENV_VARIABLES = {
   ELILE_CACHE_STORE: "'redis' or 'memory'",
@@ -17,11 +19,14 @@ export const CACHE_ENV_VARIABLES = {
   ELILE_REDIS_MAX_CONNECTIONS: 'whole number >= 1 (no effect: one multiplexed connection)',
   ELILE_REDIS_SOCKET_TIMEOUT: 'seconds, deadline of each command',
   ELILE_REDIS_SOCKET_CONNECT_TIMEOUT: 'seconds, deadline of connecting',
+  ELILE_REDIS_MAX_IN_FLIGHT: 'whole number >= 1, most commands outstanding at once; more go to their loader',
   ELILE_CACHE_NAMESPACE: 'prefix of every key',
   ELILE_CACHE_CODEC: "'msgpack' or 'json'",
   ELILE_CACHE_COMPRESSION_THRESHOLD: 'bytes, 0 disables compression',
+  ELILE_CACHE_MAX_DECOMPRESSED_SIZE: 'bytes (>= 1024), largest size a compressed entry may inflate to',
   ELILE_CACHE_LEASE_TTL: 'seconds a read-through may take to fill',
   ELILE_CACHE_PREFIX_LOCK: 'key prefix of distributed locks',
+  ELILE_HTTP_TRUST_FORWARDED_HOST: "'true' or 'false', key cached responses on X-Forwarded-Host (behind a proxy only)",
   ...Object.fromEntries(
     Object.keys(DEFAULT_DOMAINS).flatMap((domain) => [
       [`ELILE_CACHE_TTL_${domain.toUpperCase()}`, `seconds, TTL of the ${domain} domain`],
@@ -29,6 +34,38 @@ export const CACHE_ENV_VARIABLES = {
     ]),
   ),
 } as const;
+
+/**
+ * Name prefixes that belong to the module, one per options section (`ELILE_CACHE_` for the top
+ * level, domains and locks). A name in them that the module does not read is a typo or a stale
+ * setting, refused rather than ignored; other `ELILE_*` names (the application's own, such as the
+ * demo's `ELILE_DEMO_DATABASE`) are not the module's business.
+ */
+const OWN_FAMILIES = ['ELILE_CACHE_', 'ELILE_REDIS_', 'ELILE_HTTP_'] as const;
+
+const PER_DOMAIN = /^ELILE_CACHE_(TTL|PREFIX)_/;
+
+function assertKnownNames(env: Env): void {
+  const known = Object.keys(CACHE_ENV_VARIABLES);
+  const unknown = Object.keys(env).filter(
+    (name) => env[name] !== undefined && OWN_FAMILIES.some((family) => name.startsWith(family)) && !known.includes(name),
+  );
+  if (unknown.length === 0) return;
+  const named = unknown.map((name) => {
+    const suggestion = closestName(name, known);
+    if (suggestion !== undefined) return `${name} (did you mean ${suggestion}?)`;
+    if (PER_DOMAIN.test(name)) {
+      const builtIn = Object.keys(DEFAULT_DOMAINS).map((domain) => domain.toUpperCase()).join(', ');
+      return `${name} (per-domain variables exist for the built-in domains ${builtIn} only; configure other domains in code)`;
+    }
+    return name;
+  });
+  throw new CacheConfigurationError(
+    `Unknown cache variable${unknown.length > 1 ? 's' : ''} ${named.join(', ')}: ` +
+      `${OWN_FAMILIES.map((family) => `${family}*`).join(', ')} names belong to the cache module, ` +
+      `which reads only those that .env.example lists`,
+  );
+}
 
 function invalid(name: string, expected: string, raw: string): never {
   throw new CacheConfigurationError(`${name} must be ${expected}, got ${JSON.stringify(raw)}`);
@@ -55,6 +92,11 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[]):
   if (raw === undefined || raw === '') return undefined;
   if (!allowed.includes(raw as T)) invalid(name, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, raw);
   return raw as T;
+}
+
+function flag(env: Env, name: string): boolean | undefined {
+  const raw = oneOf(env, name, ['true', 'false'] as const);
+  return raw === undefined ? undefined : raw === 'true';
 }
 
 function text(env: Env, name: string): string | undefined {
@@ -86,10 +128,12 @@ function withoutUndefined<T extends object>(record: T): T {
 }
 
 /**
- * Reads the module's options from `ELILE_*` variables, validating each: a bad value throws a
- * `CacheConfigurationError` naming the variable and what it expects.
+ * Reads the module's options from `ELILE_*` variables, validating each: a bad value, or a name in
+ * the module's families that it does not read, throws a `CacheConfigurationError` naming the
+ * variable and what it expects.
  */
 export function cacheOptionsFromEnv(env: Env = process.env): CacheModuleOptions {
+  assertKnownNames(env);
   const domains: Record<string, Partial<CacheDomainOptions>> = {};
   for (const domain of Object.keys(DEFAULT_DOMAINS)) {
     const upper = domain.toUpperCase();
@@ -104,6 +148,7 @@ export function cacheOptionsFromEnv(env: Env = process.env): CacheModuleOptions 
     namespace: text(env, 'ELILE_CACHE_NAMESPACE'),
     codec: oneOf(env, 'ELILE_CACHE_CODEC', ['msgpack', 'json'] as const),
     compressionThreshold: wholeNumber(env, 'ELILE_CACHE_COMPRESSION_THRESHOLD', 0),
+    maxDecompressedSize: wholeNumber(env, 'ELILE_CACHE_MAX_DECOMPRESSED_SIZE', 1024),
     leaseTtl: positiveNumber(env, 'ELILE_CACHE_LEASE_TTL'),
     domains,
     locks: withoutUndefined({ prefix: text(env, 'ELILE_CACHE_PREFIX_LOCK') }),
@@ -114,7 +159,9 @@ export function cacheOptionsFromEnv(env: Env = process.env): CacheModuleOptions 
       maxConnections: wholeNumber(env, 'ELILE_REDIS_MAX_CONNECTIONS', 1),
       commandTimeout: positiveNumber(env, 'ELILE_REDIS_SOCKET_TIMEOUT'),
       connectTimeout: positiveNumber(env, 'ELILE_REDIS_SOCKET_CONNECT_TIMEOUT'),
+      maxInFlight: wholeNumber(env, 'ELILE_REDIS_MAX_IN_FLIGHT', 1),
     }),
+    http: withoutUndefined({ trustForwardedHost: flag(env, 'ELILE_HTTP_TRUST_FORWARDED_HOST') }),
   });
 }
 

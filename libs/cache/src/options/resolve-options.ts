@@ -1,3 +1,4 @@
+import { constants as bufferConstants } from 'node:buffer';
 import type { RedisOptions } from 'ioredis';
 import { CacheConfigurationError } from '../cache.errors';
 import type { CacheCodec } from '../codec/codec.interface';
@@ -6,6 +7,7 @@ import { MsgpackCodec } from '../codec/msgpack.codec';
 import { DEFAULT_DOMAINS, DEFAULTS } from './cache-defaults';
 import type {
   CacheDomainOptions,
+  CacheHttpOptions,
   CacheLockOptions,
   CacheModuleOptions,
   CacheStoreKind,
@@ -13,6 +15,7 @@ import type {
 } from './cache-module-options.interface';
 import { INTERNAL_KEY_PREFIX } from '../cache.constants';
 import { describe, lockTtlToMs, secondsToMs, waitToMs } from './duration.util';
+import { assertKnownKeys, assertOptionsObject, keysOf } from './known-keys.util';
 
 export interface ResolvedDomain {
   readonly name: string;
@@ -29,6 +32,7 @@ export interface ResolvedRedisOptions {
   readonly connectTimeoutMs: number;
   readonly maxConnections: number;
   readonly maxReconnectDelayMs: number;
+  readonly maxInFlight: number;
   readonly tls?: RedisOptions['tls'];
   readonly sentinel?: RedisConnectionOptions['sentinel'];
   readonly cluster?: RedisConnectionOptions['cluster'];
@@ -44,6 +48,10 @@ export interface ResolvedLockOptions {
   readonly replicaTimeoutMs: number;
 }
 
+export interface ResolvedHttpOptions {
+  readonly trustForwardedHost: boolean;
+}
+
 /** Options after defaults and validation: what every part of the module reads. */
 export interface ResolvedCacheOptions {
   readonly store: CacheStoreKind;
@@ -52,10 +60,59 @@ export interface ResolvedCacheOptions {
   readonly domains: ReadonlyMap<string, ResolvedDomain>;
   readonly codec: CacheCodec;
   readonly compressionThreshold: number;
+  /** Bytes. */
+  readonly maxDecompressedSize: number;
   readonly leaseTtlMs: number;
   readonly memoryMaxEntries: number;
   readonly locks: ResolvedLockOptions;
+  readonly http: ResolvedHttpOptions;
 }
+
+const OPTION_KEYS = keysOf<CacheModuleOptions>({
+  store: true,
+  redis: true,
+  namespace: true,
+  domains: true,
+  codec: true,
+  compressionThreshold: true,
+  maxDecompressedSize: true,
+  leaseTtl: true,
+  memoryMaxEntries: true,
+  locks: true,
+  http: true,
+});
+const REDIS_KEYS = keysOf<RedisConnectionOptions>({
+  url: true,
+  username: true,
+  password: true,
+  commandTimeout: true,
+  connectTimeout: true,
+  maxConnections: true,
+  maxReconnectDelay: true,
+  maxInFlight: true,
+  tls: true,
+  sentinel: true,
+  cluster: true,
+  ioredis: true,
+});
+const SENTINEL_KEYS = keysOf<NonNullable<RedisConnectionOptions['sentinel']>>({
+  name: true,
+  sentinels: true,
+  sentinelPassword: true,
+});
+const CLUSTER_KEYS = keysOf<NonNullable<RedisConnectionOptions['cluster']>>({ nodes: true, options: true });
+const DOMAIN_KEYS = keysOf<CacheDomainOptions>({ ttl: true, prefix: true, scope: true });
+const LOCK_KEYS = keysOf<CacheLockOptions>({
+  prefix: true,
+  defaultTtl: true,
+  defaultWait: true,
+  pollInterval: true,
+  replicas: true,
+  replicaTimeout: true,
+});
+const HTTP_KEYS = keysOf<CacheHttpOptions>({ trustForwardedHost: true });
+
+const IOREDIS_HINT = `ioredis's own options go in "redis.ioredis"`;
 
 const fail = (message: string): never => {
   throw new CacheConfigurationError(message);
@@ -64,14 +121,18 @@ const fail = (message: string): never => {
 const seconds = (value: unknown, path: string): number =>
   secondsToMs(value, `CacheModule option "${path}"`, CacheConfigurationError);
 
-function wholeNumber(value: unknown, path: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    fail(`CacheModule option "${path}" must be a whole number >= ${min}, got ${describe(value)}`);
+function wholeNumber(value: unknown, path: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    fail(`CacheModule option "${path}" must be a whole number ${range}, got ${describe(value)}`);
   }
   return value as number;
 }
 
 function resolveRedis(options: RedisConnectionOptions = {}): ResolvedRedisOptions {
+  assertKnownKeys(options, REDIS_KEYS, 'redis', IOREDIS_HINT);
+  assertKnownKeys(options.sentinel, SENTINEL_KEYS, 'redis.sentinel', IOREDIS_HINT);
+  assertKnownKeys(options.cluster, CLUSTER_KEYS, 'redis.cluster', `ioredis's Cluster options go in "redis.cluster.options"`);
   const url = options.url ?? DEFAULTS.redis.url;
   if (!/^rediss?:\/\//.test(url)) {
     fail(`CacheModule option "redis.url" must start with redis:// or rediss://, got a value that does not`);
@@ -87,6 +148,7 @@ function resolveRedis(options: RedisConnectionOptions = {}): ResolvedRedisOption
       options.maxReconnectDelay ?? DEFAULTS.redis.maxReconnectDelay,
       'redis.maxReconnectDelay',
     ),
+    maxInFlight: wholeNumber(options.maxInFlight ?? DEFAULTS.redis.maxInFlight, 'redis.maxInFlight', 1),
     tls: options.tls,
     sentinel: options.sentinel,
     cluster: options.cluster,
@@ -95,13 +157,18 @@ function resolveRedis(options: RedisConnectionOptions = {}): ResolvedRedisOption
 }
 
 function resolveDomains(overrides: Record<string, Partial<CacheDomainOptions>> = {}): Map<string, ResolvedDomain> {
+  // Domain names are the application's; only each domain's settings have known keys.
+  assertOptionsObject(overrides, 'domains');
   const domains = new Map<string, ResolvedDomain>();
   const names = new Set([...Object.keys(DEFAULT_DOMAINS), ...Object.keys(overrides)]);
   for (const name of names) {
     if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
       fail(`Cache domain name ${JSON.stringify(name)} may only contain letters, digits, "_", "." and "-"`);
     }
-    const merged = { ...DEFAULT_DOMAINS[name], ...overrides[name] };
+    assertKnownKeys(overrides[name], DOMAIN_KEYS, `domains.${name}`);
+    // An `undefined` setting is an unset one: it must not erase a built-in domain's default.
+    const set = Object.entries(overrides[name] ?? {}).filter(([, value]) => value !== undefined);
+    const merged: Partial<CacheDomainOptions> = { ...DEFAULT_DOMAINS[name], ...Object.fromEntries(set) };
     if (merged.ttl === undefined) fail(`Cache domain "${name}" needs a ttl (seconds): set domains.${name}.ttl`);
     const prefix = merged.prefix ?? `${name}:`;
     if (typeof prefix !== 'string') fail(`CacheModule option "domains.${name}.prefix" must be a string`);
@@ -138,6 +205,7 @@ function resolveLocks(
   domains: ReadonlyMap<string, ResolvedDomain>,
   redis: ResolvedRedisOptions,
 ): ResolvedLockOptions {
+  assertKnownKeys(options, LOCK_KEYS, 'locks');
   const prefix = options.prefix ?? DEFAULTS.locks.prefix;
   if (typeof prefix !== 'string') fail(`CacheModule option "locks.prefix" must be a string`);
   const others = [...[...domains.values()].map((d) => [`domain "${d.name}"`, d.prefix]), ['tag indexes', INTERNAL_KEY_PREFIX]];
@@ -169,6 +237,15 @@ function resolveLocks(
   };
 }
 
+function resolveHttp(options: CacheHttpOptions = {}): ResolvedHttpOptions {
+  assertKnownKeys(options, HTTP_KEYS, 'http');
+  const trustForwardedHost = options.trustForwardedHost ?? DEFAULTS.http.trustForwardedHost;
+  if (typeof trustForwardedHost !== 'boolean') {
+    fail(`CacheModule option "http.trustForwardedHost" must be true or false, got ${describe(trustForwardedHost)}`);
+  }
+  return { trustForwardedHost };
+}
+
 function resolveCodec(codec: CacheModuleOptions['codec'] = DEFAULTS.codec): CacheCodec {
   if (codec === 'msgpack') return new MsgpackCodec();
   if (codec === 'json') return new JsonCodec();
@@ -184,6 +261,7 @@ function resolveCodec(codec: CacheModuleOptions['codec'] = DEFAULTS.codec): Cach
 
 /** Applies defaults and validates once, at boot; a mistake names the option that holds it. */
 export function resolveCacheOptions(options: CacheModuleOptions = {}): ResolvedCacheOptions {
+  assertKnownKeys(options, OPTION_KEYS, '');
   const store = options.store ?? DEFAULTS.store;
   if (store !== 'redis' && store !== 'memory') {
     fail(`CacheModule option "store" must be 'redis' or 'memory', got ${describe(store)}`);
@@ -203,8 +281,16 @@ export function resolveCacheOptions(options: CacheModuleOptions = {}): ResolvedC
       'compressionThreshold',
       0,
     ),
+    // zlib refuses an output limit above the largest Buffer, and would then fail every inflate.
+    maxDecompressedSize: wholeNumber(
+      options.maxDecompressedSize ?? DEFAULTS.maxDecompressedSize,
+      'maxDecompressedSize',
+      1024,
+      bufferConstants.MAX_LENGTH,
+    ),
     leaseTtlMs: seconds(options.leaseTtl ?? DEFAULTS.leaseTtl, 'leaseTtl'),
     memoryMaxEntries: wholeNumber(options.memoryMaxEntries ?? DEFAULTS.memoryMaxEntries, 'memoryMaxEntries', 1),
     locks: resolveLocks(options.locks, namespace, domains, redis),
+    http: resolveHttp(options.http),
   };
 }
