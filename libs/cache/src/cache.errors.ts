@@ -53,6 +53,14 @@ export class CacheTimeoutError extends CacheRedisError {
   readonly code = 'ELILE_CACHE_TIMEOUT';
 }
 
+/**
+ * The connection already had `redis.maxInFlight` commands outstanding, so this one was not sent
+ * (it did not run). Caches treat it like Redis being unavailable: the call goes to its loader.
+ */
+export class CacheOverloadedError extends CacheRedisError {
+  readonly code = 'ELILE_CACHE_OVERLOADED';
+}
+
 /** Redis answered with an error reply (`WRONGTYPE`, `NOPERM`, `OOM`, …). */
 export class CacheCommandError extends CacheRedisError {
   readonly code = 'ELILE_CACHE_COMMAND';

@@ -14,6 +14,11 @@ export interface CacheStats {
   readonly corruptEntries: number;
   /** Fills of `getOrSet` refused because the key was invalidated or rewritten while loading. */
   readonly staleFillsDiscarded: number;
+  /**
+   * Operations that skipped Redis because the connection already had `redis.maxInFlight` commands
+   * outstanding (reads went to their loader); also counted in `errors`.
+   */
+  readonly overloaded: number;
 }
 
 export class CacheCounters {
@@ -23,6 +28,7 @@ export class CacheCounters {
   loads = 0;
   corruptEntries = 0;
   staleFillsDiscarded = 0;
+  overloaded = 0;
 
   snapshot(): CacheStats {
     const reads = this.hits + this.misses;
@@ -34,6 +40,7 @@ export class CacheCounters {
       loads: this.loads,
       corruptEntries: this.corruptEntries,
       staleFillsDiscarded: this.staleFillsDiscarded,
+      overloaded: this.overloaded,
     };
   }
 }
