@@ -82,3 +82,23 @@ export const lockMessages = {
   inProcess: () =>
     `Locks are held in this process only (memory store): they exclude nothing across instances`,
 };
+
+/** Sentences about encoding values and decoding entries (codecs and the entry header). */
+export const codecMessages = {
+  undefinedValue: () =>
+    `Cannot cache undefined (it would read back as a miss); cache null to remember "nothing", or skip the write`,
+  functionValue: () => `Cannot cache a function`,
+  circularValue: () => `Cannot cache a circular (or extremely deep) structure`,
+  unencodable: (reason: string) => `Cannot cache this value: ${reason}`,
+  unencodableAsJson: (reason: string) => `Cannot cache this value as JSON: ${reason}`,
+  notJson: (kind: string, key: string) => `The JSON codec cannot represent ${kind}${key ? ` (at "${key}")` : ''}`,
+  loneSurrogate: () => `Cannot cache a string holding a lone UTF-16 surrogate (invalid Unicode)`,
+  noHeader: () => `Entry has no cache header (written by another program, or truncated)`,
+  lengthMismatch: () => `Entry length does not match its header (truncated or corrupted)`,
+  unknownFlags: (flags: number) => `Entry header has unknown flags 0x${flags.toString(16)}`,
+  unknownCodec: (id: number) => `Entry was written with unknown codec id ${id}`,
+  malformedLease: () => `Entry carries the lease codec id but is not a lease (wrong length or flags)`,
+  inflatesTooLarge: (limit: number) => `Entry inflates to more than maxDecompressedSize (${limit} bytes)`,
+  holdsUndefined: () => `Entry holds undefined, which the cache does not store (written by an older version)`,
+  doesNotDecode: (reason: string) => `Entry does not decode: ${reason}`,
+};

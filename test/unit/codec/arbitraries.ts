@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 
 /**
- * `__proto__` and `constructor` are stripped on decode on purpose (prototype pollution), so they
- * cannot round-trip; their own tests cover them.
+ * `__proto__`, `constructor` and `prototype` are stripped on decode on purpose (prototype
+ * pollution), so they cannot round-trip; their own tests cover them.
  */
-const DANGEROUS_KEYS = new Set(['__proto__', 'constructor']);
+const DANGEROUS_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 const anyString = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }));
 
@@ -50,6 +50,9 @@ export const msgpackValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>
     fc.set(tie('value'), { maxLength: 4 }),
   ),
 })).value;
+
+/** What an entry can hold: the entry codec refuses a top-level `undefined`, which reads as a miss. */
+export const entryValue = msgpackValue.filter((value) => value !== undefined);
 
 const jsonNumber = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }).filter((n) => !Object.is(n, -0)),

@@ -1,12 +1,21 @@
 import { deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
-import { CacheDecodeError, type CacheCodec, JsonCodec, MsgpackCodec } from '@elile/cache';
+import { CacheDecodeError, type CacheCodec, CacheSerializationError, JsonCodec, MsgpackCodec } from '@elile/cache';
+import { AutoCodec } from '../../../libs/cache/src/codec/auto.codec';
 import { EntryCodec, LEASED } from '../../../libs/cache/src/codec/entry-codec';
-import { jsonValue, msgpackValue } from './arbitraries';
+import { entryValue, jsonValue, msgpackValue } from './arbitraries';
 import { expectSameTyped } from './typed-equality';
 
-/** The documented layout: [mark, codec id, flags, ...payload]. A test below pins it. */
+/** The documented layout: [mark, codec id, flags, payload length (uint32 BE), ...payload]. Tests below pin it. */
 const HEADER_LENGTH = 7;
+const LEASE_LENGTH = HEADER_LENGTH + 16;
+
+/** A header as the documented layout lays it out, for entries built by hand. */
+function header(mark: number, codecId: number, flags: number, length: number): Buffer {
+  const bytes = Buffer.from([mark, codecId, flags, 0, 0, 0, 0]);
+  bytes.writeUInt32BE(length, 3);
+  return bytes;
+}
 
 /** A third-party codec, to check that ids (not classes) select the decoder. */
 class ReversedJsonCodec implements CacheCodec {
@@ -24,6 +33,8 @@ const writers = {
   'msgpack, compressed': new EntryCodec(new MsgpackCodec(), 1),
   'json, plain': new EntryCodec(new JsonCodec(), 0),
   'json, compressed': new EntryCodec(new JsonCodec(), 1),
+  'auto, plain': new EntryCodec(new AutoCodec(), 0),
+  'auto, compressed': new EntryCodec(new AutoCodec(), 1),
 };
 const readers = { ...writers, 'custom codec': new EntryCodec(new ReversedJsonCodec(), 64) };
 
@@ -63,7 +74,7 @@ describe('EntryCodec', () => {
     it('keeps msgpack-only types through a reader built with the JSON codec', () => {
       const reader = new EntryCodec(new JsonCodec(), 0);
       fc.assert(
-        fc.property(msgpackValue, (value) => {
+        fc.property(entryValue, (value) => {
           expectSameTyped(reader.decode(writers['msgpack, compressed'].encode(value)), value);
           expectSameTyped(reader.decode(writers['msgpack, plain'].encode(value)), value);
         }),
@@ -179,11 +190,39 @@ describe('EntryCodec', () => {
       fc.assert(
         fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
           const entry = Buffer.from(bytes);
-          fc.pre(!reader.isValueHead(entry[0]) && entry[0] !== reader.newLease()[0]);
+          fc.pre(!reader.isValueHead(entry.subarray(0, HEADER_LENGTH), entry.length));
+          fc.pre(!(entry.length === LEASE_LENGTH && entry.subarray(0, HEADER_LENGTH).equals(reader.newLease().subarray(0, HEADER_LENGTH))));
           expectDecodeError(reader, entry);
         }),
-        { numRuns: 200 },
+        { numRuns: 300 },
       );
+    });
+
+    it('garbage behind the mark, without throwing anything else', () => {
+      // The mark alone proves nothing: a foreign string may start with it.
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
+          const entry = Buffer.concat([Buffer.from([0xe1]), Buffer.from(bytes)]);
+          try {
+            const value = reader.decode(entry);
+            expect(value === LEASED ? entry.length === LEASE_LENGTH : reader.isValueHead(entry, entry.length)).toBe(true);
+          } catch (error) {
+            expect(error).toBeInstanceOf(CacheDecodeError);
+          }
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('unknown flags', () => {
+      const entry = Buffer.from(valueEntry);
+      entry[2] = 0b10;
+      expectDecodeError(reader, entry, /unknown flags 0x2/);
+    });
+
+    it('an entry that decodes to undefined (an older version stored top-level undefined)', () => {
+      const payload = new MsgpackCodec().encode(undefined);
+      expectDecodeError(reader, Buffer.concat([header(0xe1, MsgpackCodec.ID, 0, payload.length), payload]), /undefined/);
     });
 
     it('a valid header followed by garbage, without throwing anything else', () => {
@@ -211,6 +250,12 @@ describe('EntryCodec', () => {
       for (const reader of Object.values(readers)) expect(reader.decode(lease)).toBe(LEASED);
     });
 
+    it('are a full header with the reserved codec id 0, no flags and the exact length, then a 16-byte token', () => {
+      const lease = entries.newLease();
+      expect(lease).toHaveLength(LEASE_LENGTH);
+      expect(lease.subarray(0, HEADER_LENGTH).equals(header(0xe1, 0, 0, 16))).toBe(true);
+    });
+
     it('differ from one another, so a fill can check it still holds its own', () => {
       const leases = Array.from({ length: 100 }, () => entries.newLease().toString('hex'));
       expect(new Set(leases).size).toBe(leases.length);
@@ -221,29 +266,106 @@ describe('EntryCodec', () => {
       for (const writer of Object.values(writers)) expect(writer.encode(null).equals(lease)).toBe(false);
       expect(typeof LEASED).toBe('symbol');
     });
+
+    // Before, any entry starting with 0xE2 was a lease: a foreign "€..." string (UTF-8 E2 82 AC)
+    // made getOrSet wait for a fill that never came, on every call.
+    it.each<[string, Buffer]>([
+      ['a UTF-8 string starting with "€"', Buffer.from('€uro')],
+      ['a lease of the old format ([0xE2, 16 random bytes])', Buffer.concat([Buffer.from([0xe2]), Buffer.alloc(16, 7)])],
+      ['the lease header with a token one byte short', entries.newLease().subarray(0, LEASE_LENGTH - 1)],
+      ['the lease header with one byte too many', Buffer.concat([entries.newLease(), Buffer.from([0])])],
+      ['a lease whose length field says 17', Buffer.concat([header(0xe1, 0, 0, 17), Buffer.alloc(17)])],
+      ['a lease whose length field says 15', Buffer.concat([header(0xe1, 0, 0, 15), Buffer.alloc(15)])],
+      ['a lease with a flag set', Buffer.concat([header(0xe1, 0, 1, 16), Buffer.alloc(16)])],
+      ['the lease header alone', header(0xe1, 0, 0, 16)],
+    ])('are never mistaken for foreign bytes: %s is a CacheDecodeError', (_label, bytes) => {
+      expectDecodeError(entries, bytes);
+    });
   });
 
-  describe('isValueHead', () => {
+  describe('isValueHead (what exists() asks of the head and length it peeked)', () => {
     const entries = new EntryCodec(new MsgpackCodec(), 0);
+    const headOf = (entry: Buffer): [Buffer, number] => [entry.subarray(0, HEADER_LENGTH), entry.length];
 
-    it('is true for the first byte of any value entry', () => {
+    it('is true for the head of any value entry', () => {
       for (const writer of Object.values(readers)) {
-        for (const value of [null, 0, 'x', { a: [1] }, 'y'.repeat(1000)]) {
-          expect(entries.isValueHead(writer.encode(value)[0])).toBe(true);
+        for (const value of [null, 0, 'x', { a: [1] }, 'y'.repeat(1000), new Date(0)]) {
+          let entry: Buffer;
+          try {
+            entry = writer.encode(value);
+          } catch {
+            continue; // the JSON writers refuse a Date
+          }
+          expect(writer.isValueHead(...headOf(entry))).toBe(true);
         }
       }
     });
 
-    it('is false for a lease, foreign bytes, and an absent key', () => {
-      expect(entries.isValueHead(entries.newLease()[0])).toBe(false);
-      expect(entries.isValueHead(Buffer.from('hello')[0])).toBe(false);
-      expect(entries.isValueHead(new MsgpackCodec().encode({ id: 1 })[0])).toBe(false);
-      expect(entries.isValueHead(undefined)).toBe(false);
+    it('is false for a lease, foreign bytes, a wrong length, and an absent key', () => {
+      const entry = writers['msgpack, plain'].encode({ id: 1 });
+      expect(entries.isValueHead(...headOf(entries.newLease()))).toBe(false);
+      expect(entries.isValueHead(...headOf(Buffer.from('hello, world')))).toBe(false);
+      expect(entries.isValueHead(...headOf(Buffer.from('€uro')))).toBe(false);
+      expect(entries.isValueHead(...headOf(new MsgpackCodec().encode({ id: 1, name: 'x' })))).toBe(false);
+      expect(entries.isValueHead(entry.subarray(0, HEADER_LENGTH), entry.length + 1)).toBe(false);
+      expect(entries.isValueHead(entry.subarray(0, HEADER_LENGTH), entry.length - 1)).toBe(false);
+      expect(entries.isValueHead(entry.subarray(0, 1), entry.length)).toBe(false);
+      expect(entries.isValueHead(undefined, 0)).toBe(false);
     });
 
-    it('is true for exactly one byte value', () => {
-      const heads = Array.from({ length: 256 }, (_, byte) => byte).filter((byte) => entries.isValueHead(byte));
-      expect(heads).toHaveLength(1);
+    it('is false for an unknown codec id or unknown flags', () => {
+      const entry = Buffer.from(writers['msgpack, plain'].encode({ id: 1 }));
+      entry[1] = 99;
+      expect(entries.isValueHead(...headOf(entry))).toBe(false);
+      entry[1] = MsgpackCodec.ID;
+      entry[2] = 0b100;
+      expect(entries.isValueHead(...headOf(entry))).toBe(false);
+    });
+  });
+
+  describe('decompression is bounded by maxDecompressedSize', () => {
+    const LIMIT = 4096;
+    const bounded = new EntryCodec(new JsonCodec(), 0, LIMIT);
+    const deflatedEntry = (text: string): Buffer => {
+      const payload = deflateRawSync(Buffer.from(text));
+      return Buffer.concat([header(0xe1, JsonCodec.ID, 1, payload.length), payload]);
+    };
+
+    it('inflates a payload of exactly the limit', () => {
+      const text = `"${'a'.repeat(LIMIT - 2)}"`;
+      expect(bounded.decode(deflatedEntry(text))).toBe(text.slice(1, -1));
+    });
+
+    it('refuses one byte more as a CacheDecodeError naming the option', () => {
+      const error = expectDecodeError(bounded, deflatedEntry(`"${'a'.repeat(LIMIT - 1)}"`), /maxDecompressedSize \(4096 bytes\)/);
+      expect((error.cause as NodeJS.ErrnoException).code).toBe('ERR_BUFFER_TOO_LARGE');
+    });
+
+    it('refuses a small entry that would inflate a thousandfold', () => {
+      const bomb = deflatedEntry(' '.repeat(LIMIT * 1000));
+      expect(bomb.length).toBeLessThan(LIMIT);
+      expectDecodeError(bounded, bomb, /maxDecompressedSize/);
+    });
+
+    it('defaults to 16 MiB', () => {
+      const text = `"${'a'.repeat(16 * 1024 * 1024 - 2)}"`;
+      const codec = new EntryCodec(new JsonCodec(), 0);
+      expect(codec.decode(deflatedEntry(text))).toHaveLength(text.length - 2);
+      expectDecodeError(codec, deflatedEntry(`${text} `), /maxDecompressedSize \(16777216 bytes\)/);
+    });
+  });
+
+  describe('undefined at the top level', () => {
+    it.each(Object.entries(readers))('is refused with CacheSerializationError (%s)', (_name, writer) => {
+      expect(() => writer.encode(undefined)).toThrow(CacheSerializationError);
+      expect(() => writer.encode(undefined)).toThrow(/undefined/);
+    });
+
+    it('is kept inside a value by the codecs that can hold it', () => {
+      const value = { a: undefined, list: [undefined] };
+      for (const writer of [writers['msgpack, plain'], writers['auto, plain']]) {
+        expectSameTyped(writer.decode(writer.encode(value)), value);
+      }
     });
   });
 

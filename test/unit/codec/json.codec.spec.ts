@@ -1,7 +1,18 @@
 import fc from 'fast-check';
 import { CacheSerializationError, JsonCodec } from '@elile/cache';
 import { jsonValue } from './arbitraries';
-import { isPolluted, mergeableAttacks, naiveMerge, ownKeysDeep, pollutesAFreshRealm, removePollution } from './pollution';
+import {
+  ESCAPED_PROTOTYPE_ATTACK_JSON,
+  isPolluted,
+  jsonAttackTexts,
+  mergeableAttacks,
+  naiveMerge,
+  ownKeysDeep,
+  pollutesAClassInAFreshRealm,
+  pollutesAFreshRealm,
+  PROTOTYPE_ATTACK_JSON,
+  removePollution,
+} from './pollution';
 import { expectSameTyped } from './typed-equality';
 
 const codec = new JsonCodec();
@@ -98,13 +109,40 @@ describe('JsonCodec', () => {
       expect(pollutesAFreshRealm(decoded)).toBe(false);
     });
 
+    // What another writer can leave in Redis: escapes spell the same keys in other bytes, which
+    // is why the pre-check also looks for `\u`.
+    it.each(jsonAttackTexts())('strips dangerous keys from JSON bytes as found: %s', (_label, text) => {
+      expect(pollutesAFreshRealm(JSON.parse(text))).toBe(true);
+      const decoded = codec.decode(Buffer.from(text));
+      const keys = ownKeysDeep(decoded);
+      for (const key of ['__proto__', 'constructor', 'prototype']) expect(keys.has(key)).toBe(false);
+      naiveMerge({}, decoded);
+      expect(isPolluted()).toBe(false);
+      expect(pollutesAFreshRealm(decoded)).toBe(false);
+    });
+
+    it.each([
+      ['raw', PROTOTYPE_ATTACK_JSON],
+      ['escaped', ESCAPED_PROTOTYPE_ATTACK_JSON],
+    ])('strips a prototype key (%s), which a merge into a class follows', (_label, text) => {
+      expect(pollutesAClassInAFreshRealm(JSON.parse(text))).toBe(true);
+      const decoded = codec.decode(Buffer.from(text));
+      expect(ownKeysDeep(decoded).has('prototype')).toBe(false);
+      expect(pollutesAClassInAFreshRealm(decoded)).toBe(false);
+    });
+
+    it('keeps escaped keys and strings that are not dangerous', () => {
+      const text = '{"caf\\u00e9":"\\u0041\\n","list":[{"\\u0069d":1}],"path":"C:\\\\users"}';
+      expectSameTyped(codec.decode(Buffer.from(text)), { café: 'A\n', list: [{ id: 1 }], path: 'C:\\users' });
+    });
+
     it('keeps the rest of the object intact', () => {
       const payload = '{"id":7,"__proto__":{"polluted":true},"inner":{"constructor":{"prototype":{}}},"tags":["a"]}';
       expectSameTyped(codec.decode(Buffer.from(payload)), { id: 7, inner: {}, tags: ['a'] });
     });
 
     it('keeps keys that merely contain the dangerous words', () => {
-      const value = { constructorName: 'x', my__proto__: 1, __proto_: 2 };
+      const value = { constructorName: 'x', my__proto__: 1, __proto_: 2, prototypes: [3], proto: { deconstructor: 4 } };
       expectSameTyped(roundTrip(value), value);
     });
   });

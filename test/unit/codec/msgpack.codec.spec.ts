@@ -1,9 +1,10 @@
 import fc from 'fast-check';
+import { Packr } from 'msgpackr';
 import { CacheSerializationError, MsgpackCodec } from '@elile/cache';
 import { CacheService } from '../../../libs/cache/src/caches/cache.service';
 import { EntryCodec } from '../../../libs/cache/src/codec/entry-codec';
 import { MemoryStore } from '../../../libs/cache/src/store/memory.store';
-import { msgpackValue, safeKey } from './arbitraries';
+import { entryValue, msgpackValue, safeKey } from './arbitraries';
 import {
   attack,
   ATTACK_JSON,
@@ -11,7 +12,9 @@ import {
   mergeableAttacks,
   naiveMerge,
   ownKeysDeep,
+  pollutesAClassInAFreshRealm,
   pollutesAFreshRealm,
+  PROTOTYPE_ATTACK_JSON,
   removePollution,
 } from './pollution';
 import { expectSameTyped, typedDifference } from './typed-equality';
@@ -115,7 +118,7 @@ describe('MsgpackCodec', () => {
     ])('returns the same types as the miss that filled it (%s)', async (_label, threshold) => {
       const cache = cacheWith(threshold);
       await fc.assert(
-        fc.asyncProperty(safeKey.filter((key) => key !== ''), msgpackValue, async (key, value) => {
+        fc.asyncProperty(safeKey.filter((key) => key !== ''), entryValue, async (key, value) => {
           await cache.delete(key);
           const miss = await cache.getOrSet(key, () => value);
           const hitsBefore = cache.stats().hits;
@@ -227,6 +230,33 @@ describe('MsgpackCodec', () => {
       expect(keys.has('constructor')).toBe(false);
       for (const value of (decoded as Map<string, unknown>).values()) {
         naiveMerge({}, value instanceof Set ? [...value][0] : value);
+      }
+      expect(isPolluted()).toBe(false);
+    });
+
+    it('strips a prototype key, which a merge into a class follows, also inside Map values', () => {
+      const payload = JSON.parse(PROTOTYPE_ATTACK_JSON);
+      expect(pollutesAClassInAFreshRealm(payload)).toBe(true);
+      expectSameTyped(roundTrip(payload), {});
+      const decoded = roundTrip(new Map([['k', JSON.parse(`{"list":[${PROTOTYPE_ATTACK_JSON}]}`)]])) as Map<string, unknown>;
+      expect(ownKeysDeep(decoded).has('prototype')).toBe(false);
+      expect(pollutesAClassInAFreshRealm(decoded.get('k'))).toBe(false);
+    });
+
+    // Entries another program (or an older version) wrote were not cleaned before encoding.
+    it('strips dangerous keys from msgpack bytes written by another encoder, nested and in Map values', () => {
+      const foreign = new Packr({ useRecords: true, mapsAsObjects: false, moreTypes: true }).pack(
+        new Map<string, unknown>([
+          ['user', JSON.parse(`{"profile":{"constructor":{"prototype":{"polluted":true}}},"list":[${PROTOTYPE_ATTACK_JSON}]}`)],
+          ['top', attack()],
+        ]),
+      );
+      const decoded = codec.decode(foreign) as Map<string, unknown>;
+      const keys = ownKeysDeep(decoded);
+      for (const key of ['__proto__', 'constructor', 'prototype']) expect(keys.has(key)).toBe(false);
+      for (const value of decoded.values()) {
+        naiveMerge({}, value);
+        expect(pollutesAClassInAFreshRealm(value)).toBe(false);
       }
       expect(isPolluted()).toBe(false);
     });

@@ -16,6 +16,31 @@ export const mergeableAttacks = (): Array<[string, unknown]> => [
 ];
 
 /**
+ * The classic payload with a letter of each key spelled as a JSON escape: the same keys once
+ * parsed, but bytes in which no search for a key name (or for "proto") finds anything.
+ */
+export const ESCAPED_ATTACK_JSON =
+  '{"__pr\\u006fto__":{"polluted":true},"c\\u006fnstructor":{"pr\\u006ftotype":{"polluted":true}}}';
+
+/** JSON texts as a foreign writer could leave them in Redis: raw and escaped keys, at several depths. */
+export const jsonAttackTexts = (): Array<[string, string]> => [
+  ['raw keys, top level', ATTACK_JSON],
+  ['escaped keys, top level', ESCAPED_ATTACK_JSON],
+  ['escaped keys, nested', `{"user":{"profile":${ESCAPED_ATTACK_JSON}}}`],
+  ['escaped keys, inside an array', `{"items":[1,${ESCAPED_ATTACK_JSON}]}`],
+  ['escaped keys, array at top level', `[${ESCAPED_ATTACK_JSON}]`],
+  ['escaped keys beside ordinary ones', `{"id":7,"__pr\\u006fto__":{"polluted":true},"name":"x"}`],
+  [
+    'every character escaped',
+    `{"${[...'__proto__'].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}":{"polluted":true}}`,
+  ],
+];
+
+/** A merge into a class follows a `prototype` key to the class's prototype. */
+export const PROTOTYPE_ATTACK_JSON = '{"prototype":{"polluted":true}}';
+export const ESCAPED_PROTOTYPE_ATTACK_JSON = '{"pr\\u006ftotype":{"polluted":true}}';
+
+/**
  * A recursive merge of the kind found in user code and older utility libraries: it follows
  * whatever `target[key]` is, so `__proto__` and `constructor.prototype` lead it to Object.prototype.
  */
@@ -41,6 +66,16 @@ export function pollutesAFreshRealm(value: unknown): boolean {
   const realm = vm.createContext({});
   const run = vm.runInContext(
     `${naiveMerge.toString()}; (value) => { naiveMerge({}, value); return ({}).polluted !== undefined; }`,
+    realm,
+  ) as (value: unknown) => boolean;
+  return run(value);
+}
+
+/** Like {@link pollutesAFreshRealm}, for a merge whose target is a class. */
+export function pollutesAClassInAFreshRealm(value: unknown): boolean {
+  const realm = vm.createContext({});
+  const run = vm.runInContext(
+    `${naiveMerge.toString()}; (value) => { class Target {} naiveMerge(Target, value); return new Target().polluted !== undefined; }`,
     realm,
   ) as (value: unknown) => boolean;
   return run(value);

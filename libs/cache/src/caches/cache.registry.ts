@@ -12,7 +12,7 @@ export class CacheRegistry {
   private readonly caches = new Map<string, CacheService<unknown>>();
 
   constructor(@Inject(CACHE_OPTIONS) options: ResolvedCacheOptions, @Inject(CACHE_STORE) store: CacheStore) {
-    const entries = new EntryCodec(options.codec, options.compressionThreshold);
+    const entries = new EntryCodec(options.codec, options.compressionThreshold, options.maxDecompressedSize);
     for (const domain of options.domains.values()) {
       this.caches.set(domain.name, new CacheService(domain, options.namespace, store, entries, options.leaseTtlMs));
     }

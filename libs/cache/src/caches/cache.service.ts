@@ -126,7 +126,8 @@ export class CacheService<T = unknown> {
   /**
    * Stores a value for `ttl` seconds (the domain's default when omitted), optionally tagged.
    * Returns false when the cache could not store it (counted and logged).
-   * @throws CacheSerializationError when the value cannot be encoded.
+   * @throws CacheSerializationError when the value cannot be encoded, and for `undefined` (which
+   *   `get` could not tell from a miss: store `null` instead).
    * @throws CacheArgumentError for an empty key or tag, or a TTL that is not a positive number.
    */
   async set(key: string, value: T, ttlOrOptions?: number | SetOptions): Promise<boolean> {
@@ -159,8 +160,8 @@ export class CacheService<T = unknown> {
   async exists(key: string, options?: KeyOptions): Promise<boolean> {
     const fullKey = this.fullKey(key, options?.scope);
     try {
-      const head = await this.store.peek(fullKey);
-      return this.entries.isValueHead(head);
+      const found = await this.store.peek(fullKey, EntryCodec.HEAD_LENGTH);
+      return found !== undefined && this.entries.isValueHead(found.head, found.length);
     } catch (error) {
       this.degrade('exists', error);
       return false;
@@ -179,6 +180,9 @@ export class CacheService<T = unknown> {
    * A shared load is shared for at most the lease TTL (`leaseTtl`): a loader that never settles
    * wedges only the calls that started it and those that joined it in time; calls after that load
    * for themselves (and the hung load, should it ever finish, cannot fill the key any more).
+   *
+   * A loader result of `undefined` is returned but not stored (`get` could not tell it from a
+   * miss); return `null` to cache "nothing found".
    *
    * Cache failures never fail this call; the loader's own errors propagate and are not cached.
    */
@@ -322,7 +326,8 @@ export class CacheService<T = unknown> {
     let bytes: Buffer;
     let tags: EntryTags | undefined;
     try {
-      if (unless?.(value)) {
+      // `undefined` is what `get` returns for a miss, so it is not cached: it is not a failure.
+      if (value === undefined || unless?.(value)) {
         await this.releaseLease(fullKey, lease);
         return;
       }

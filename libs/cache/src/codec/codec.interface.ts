@@ -10,3 +10,21 @@ export interface CacheCodec {
   /** @throws any error when the bytes are not a valid encoding; the cache treats that as a miss. */
   decode(bytes: Buffer): unknown;
 }
+
+/** What a {@link PerValueCodec} wrote: the payload, and which of its formats wrote it. */
+export interface PerValuePayload {
+  readonly codecId: number;
+  readonly payload: Buffer;
+}
+
+/**
+ * Writes each value in whichever of several formats suits it. Each format is a {@link CacheCodec}
+ * with its own id, and the entry records the id of the one used, so a reader needs no idea of
+ * the choice: entries decode like those of the format's own codec. The default, `AutoCodec`, is one.
+ */
+export interface PerValueCodec {
+  /** The formats it writes, by which its entries are decoded. */
+  readonly formats: readonly CacheCodec[];
+  /** @throws CacheSerializationError when no format represents the value faithfully. */
+  encode(value: unknown): PerValuePayload;
+}

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { CacheDecodeError } from '../cache.errors';
-import type { CacheCodec } from './codec.interface';
+import { CacheDecodeError, CacheSerializationError } from '../cache.errors';
+import { codecMessages } from '../cache.messages';
+import { DEFAULTS } from '../options/cache-defaults';
+import type { CacheCodec, PerValueCodec, PerValuePayload } from './codec.interface';
 import { JsonCodec } from './json.codec';
 import { MsgpackCodec } from './msgpack.codec';
 
@@ -9,77 +11,135 @@ import { MsgpackCodec } from './msgpack.codec';
  * Every stored entry starts with a small header, so entries of different codecs, compressed and
  * plain ones, and read-through leases can share a keyspace and be told apart:
  *
- *   value: [VALUE_MARK, codec id, flags, payload length (uint32 BE), ...payload]
- *   lease: [LEASE_MARK, ...16 random bytes]
+ *   value: [MARK, codec id (1-255), flags, payload length (uint32 BE), ...payload]
+ *   lease: [MARK, LEASE_ID (0),     0,     16 (uint32 BE),             ...16 random bytes]
  *
- * Anything else (bytes of another program, a truncated or extended write) fails to decode and is
- * a miss. The length catches truncation, which some payloads survive as a different valid value
- * (a JSON `100` cut to `10`).
+ * Both are checked exactly: anything else (bytes of another program, a truncated or extended
+ * write, a string that merely starts with the mark) fails to decode and is a miss. A lease used
+ * to be any entry whose first byte was 0xE2, which a foreign UTF-8 string starting with "€" is:
+ * `getOrSet` then took it for a fill in progress forever. The length catches truncation, which
+ * some payloads survive as a different valid value (a JSON `100` cut to `10`).
  */
-const VALUE_MARK = 0xe1;
-const LEASE_MARK = 0xe2;
+const MARK = 0xe1;
+const LEASE_ID = 0;
 const HEADER_LENGTH = 7;
+const LEASE_TOKEN_LENGTH = 16;
+const LEASE_LENGTH = HEADER_LENGTH + LEASE_TOKEN_LENGTH;
 const FLAG_DEFLATE = 0b1;
+const KNOWN_FLAGS = FLAG_DEFLATE;
 
 /** Returned by {@link EntryCodec.decode} for a lease: a fill is in progress, the value is absent. */
 export const LEASED = Symbol('elile.cache.leased');
 
-export class EntryCodec {
-  private readonly decoders = new Map<number, CacheCodec>();
+const isPerValue = (codec: CacheCodec | PerValueCodec): codec is PerValueCodec => 'formats' in codec;
 
+export class EntryCodec {
+  /** How many leading bytes {@link isValueHead} needs to see. */
+  static readonly HEAD_LENGTH = HEADER_LENGTH;
+
+  private readonly decoders = new Map<number, CacheCodec>();
+  private readonly writePayload: (value: unknown) => PerValuePayload;
+
+  /**
+   * @param maxDecompressedSize bytes a compressed payload may inflate to; beyond, the entry is
+   *   corrupt. Without it, a 100 KB entry of zeros inflates to 200 MB within one read.
+   */
   constructor(
-    private readonly codec: CacheCodec,
+    codec: CacheCodec | PerValueCodec,
     private readonly compressionThreshold: number,
+    private readonly maxDecompressedSize: number = DEFAULTS.maxDecompressedSize,
   ) {
-    for (const known of [new MsgpackCodec(), new JsonCodec(), codec]) this.decoders.set(known.id, known);
+    const own = isPerValue(codec) ? codec.formats : [codec];
+    // The built-in formats are always readable, so entries written before a change of codec decode.
+    for (const known of [new MsgpackCodec(), new JsonCodec(), ...own]) this.decoders.set(known.id, known);
+    this.writePayload = isPerValue(codec)
+      ? (value) => codec.encode(value)
+      : (value) => ({ codecId: codec.id, payload: codec.encode(value) });
   }
 
-  /** @throws CacheSerializationError */
+  /** @throws CacheSerializationError, also for `undefined`, which would read back as a miss. */
   encode(value: unknown): Buffer {
-    let payload = this.codec.encode(value);
+    if (value === undefined) throw new CacheSerializationError(codecMessages.undefinedValue());
+    const written = this.writePayload(value);
+    let payload = written.payload;
     let flags = 0;
     if (this.compressionThreshold > 0 && payload.length >= this.compressionThreshold) {
       payload = deflateRawSync(payload);
       flags |= FLAG_DEFLATE;
     }
     const entry = Buffer.allocUnsafe(HEADER_LENGTH + payload.length);
-    entry[0] = VALUE_MARK;
-    entry[1] = this.codec.id;
+    entry[0] = MARK;
+    entry[1] = written.codecId;
     entry[2] = flags;
     entry.writeUInt32BE(payload.length, 3);
     payload.copy(entry, HEADER_LENGTH);
     return entry;
   }
 
-  /** @throws CacheDecodeError when the bytes are not an entry this module can read. */
+  /** @throws CacheDecodeError when the bytes are not exactly a value entry or a lease. */
   decode(entry: Buffer): unknown {
-    if (entry[0] === LEASE_MARK) return LEASED;
-    if (entry[0] !== VALUE_MARK || entry.length < HEADER_LENGTH) {
-      throw new CacheDecodeError('Entry has no cache header (written by another program, or truncated)');
-    }
+    if (entry.length < HEADER_LENGTH || entry[0] !== MARK) throw new CacheDecodeError(codecMessages.noHeader());
     if (entry.readUInt32BE(3) !== entry.length - HEADER_LENGTH) {
-      throw new CacheDecodeError('Entry length does not match its header (truncated or corrupted)');
+      throw new CacheDecodeError(codecMessages.lengthMismatch());
     }
+    const flags = entry[2];
+    if (entry[1] === LEASE_ID) {
+      if (entry.length !== LEASE_LENGTH || flags !== 0) throw new CacheDecodeError(codecMessages.malformedLease());
+      return LEASED;
+    }
+    if ((flags & ~KNOWN_FLAGS) !== 0) throw new CacheDecodeError(codecMessages.unknownFlags(flags));
     const codec = this.decoders.get(entry[1]);
-    if (!codec) throw new CacheDecodeError(`Entry was written with unknown codec id ${entry[1]}`);
+    if (!codec) throw new CacheDecodeError(codecMessages.unknownCodec(entry[1]));
+    let value: unknown;
     try {
       let payload = entry.subarray(HEADER_LENGTH);
-      if (entry[2] & FLAG_DEFLATE) payload = inflateRawSync(payload);
-      return codec.decode(payload);
+      if (flags & FLAG_DEFLATE) payload = this.inflate(payload);
+      value = codec.decode(payload);
     } catch (error) {
-      throw new CacheDecodeError(`Entry does not decode: ${(error as Error).message}`, { cause: error });
+      if (error instanceof CacheDecodeError) throw error;
+      throw new CacheDecodeError(codecMessages.doesNotDecode((error as Error).message), { cause: error });
     }
+    // Never written by this version (encode refuses it); an older one did, and it reads as a miss.
+    if (value === undefined) throw new CacheDecodeError(codecMessages.holdsUndefined());
+    return value;
   }
 
-  /** A fresh lease marker; its random bytes identify the one read-through that may fill the key. */
+  /** A fresh lease; its random token identifies the one read-through that may fill the key. */
   newLease(): Buffer {
-    const lease = randomBytes(17);
-    lease[0] = LEASE_MARK;
+    const lease = Buffer.allocUnsafe(LEASE_LENGTH);
+    lease[0] = MARK;
+    lease[1] = LEASE_ID;
+    lease[2] = 0;
+    lease.writeUInt32BE(LEASE_TOKEN_LENGTH, 3);
+    randomBytes(LEASE_TOKEN_LENGTH).copy(lease, HEADER_LENGTH);
     return lease;
   }
 
-  /** Whether an entry starting with this byte holds a value (not a lease, not foreign bytes). */
-  isValueHead(firstByte: number | undefined): boolean {
-    return firstByte === VALUE_MARK;
+  /**
+   * Whether an entry of `length` bytes that starts with `head` (its first {@link HEAD_LENGTH}
+   * bytes, or fewer when shorter) is a value this codec reads: not a lease, not foreign bytes.
+   * The payload itself is not checked; a value whose payload is corrupt still counts.
+   */
+  isValueHead(head: Buffer | undefined, length: number): boolean {
+    return (
+      head !== undefined &&
+      head.length >= HEADER_LENGTH &&
+      head[0] === MARK &&
+      head[1] !== LEASE_ID &&
+      this.decoders.has(head[1]) &&
+      (head[2] & ~KNOWN_FLAGS) === 0 &&
+      head.readUInt32BE(3) === length - HEADER_LENGTH
+    );
+  }
+
+  private inflate(payload: Buffer): Buffer {
+    try {
+      return inflateRawSync(payload, { maxOutputLength: this.maxDecompressedSize });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new CacheDecodeError(codecMessages.inflatesTooLarge(this.maxDecompressedSize), { cause: error });
+      }
+      throw error;
+    }
   }
 }

@@ -1,6 +1,7 @@
 import { CacheSerializationError } from '../cache.errors';
+import { codecMessages } from '../cache.messages';
 import type { CacheCodec } from './codec.interface';
-import { mayHoldDangerousKeys, stripDangerousKeys } from './dangerous-keys.util';
+import { mayHoldDangerousJsonKeys, stripDangerousKeys } from './dangerous-keys.util';
 
 /**
  * Plain JSON, readable in redis-cli. It accepts only values JSON represents exactly, and refuses
@@ -17,17 +18,16 @@ export class JsonCodec implements CacheCodec {
       text = JSON.stringify(value, rejectNonJson);
     } catch (error) {
       if (error instanceof CacheSerializationError) throw error;
-      throw new CacheSerializationError(`Cannot cache this value as JSON: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new CacheSerializationError(codecMessages.unencodableAsJson((error as Error).message), { cause: error });
     }
-    if (text === undefined) throw new CacheSerializationError(`Cannot cache ${typeof value} as JSON`);
+    if (text === undefined) throw new CacheSerializationError(codecMessages.notJson(`a ${typeof value}`, ''));
     return Buffer.from(text);
   }
 
   decode(bytes: Buffer): unknown {
-    const value: unknown = JSON.parse(bytes.toString('utf8'));
-    return mayHoldDangerousKeys(bytes) ? stripDangerousKeys(value) : value;
+    const text = bytes.toString('utf8');
+    const value: unknown = JSON.parse(text);
+    return mayHoldDangerousJsonKeys(text) ? stripDangerousKeys(value) : value;
   }
 }
 
@@ -37,7 +37,7 @@ function rejectNonJson(this: unknown, key: string, value: unknown): unknown {
   // A property holding `undefined` is dropped, which reads the same; anywhere else it would change.
   if (original === undefined && key !== '' && !Array.isArray(this)) return value;
   const kind = nonJsonKind(original);
-  if (kind) throw new CacheSerializationError(`The JSON codec cannot represent ${kind}${key ? ` (at "${key}")` : ''}`);
+  if (kind) throw new CacheSerializationError(codecMessages.notJson(kind, key));
   return value;
 }
 

@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr';
 import { CacheSerializationError } from '../cache.errors';
+import { codecMessages } from '../cache.messages';
 import type { CacheCodec } from './codec.interface';
 import { mayHoldDangerousKeys, stripDangerousKeys, withoutDangerousKeys } from './dangerous-keys.util';
 import { mayHaveLostSurrogates } from './unicode.util';
@@ -11,8 +12,8 @@ import { mayHaveLostSurrogates } from './unicode.util';
  *
  * Objects are written as msgpackr "records" so that a Map (a MessagePack map) and a plain object
  * (a record) stay distinguishable. Class instances come back as plain objects, and `-0` as `0`.
- * Own `__proto__` and `constructor` keys are dropped before encoding (msgpackr would rename
- * `__proto__` when decoding), so a hit returns exactly what was stored.
+ * Own `__proto__`, `constructor` and `prototype` keys are dropped before encoding (msgpackr would
+ * rename `__proto__` when decoding), so a hit returns exactly what was stored.
  */
 export class MsgpackCodec implements CacheCodec {
   static readonly ID = 1;
@@ -28,7 +29,7 @@ export class MsgpackCodec implements CacheCodec {
   constructor() {
     // msgpackr silently writes functions as `undefined`; a cache must refuse them instead.
     (this.packr as unknown as { writeFunction: () => never }).writeFunction = () => {
-      throw new CacheSerializationError('Cannot cache a function');
+      throw new CacheSerializationError(codecMessages.functionValue());
     };
   }
 
@@ -37,7 +38,7 @@ export class MsgpackCodec implements CacheCodec {
     if (mayHoldDangerousKeys(bytes)) bytes = this.pack(withoutDangerousKeys(value));
     if (mayHaveLostSurrogates(bytes, value)) {
       // MessagePack strings are UTF-8, which cannot hold a lone surrogate: msgpackr would store U+FFFD.
-      throw new CacheSerializationError('Cannot cache a string holding a lone UTF-16 surrogate (invalid Unicode)');
+      throw new CacheSerializationError(codecMessages.loneSurrogate());
     }
     return bytes;
   }
@@ -53,9 +54,9 @@ export class MsgpackCodec implements CacheCodec {
     } catch (error) {
       if (error instanceof CacheSerializationError) throw error;
       if (error instanceof RangeError && /call stack/i.test(error.message)) {
-        throw new CacheSerializationError('Cannot cache a circular (or extremely deep) structure', { cause: error });
+        throw new CacheSerializationError(codecMessages.circularValue(), { cause: error });
       }
-      throw new CacheSerializationError(`Cannot cache this value: ${(error as Error).message}`, { cause: error });
+      throw new CacheSerializationError(codecMessages.unencodable((error as Error).message), { cause: error });
     }
   }
 }

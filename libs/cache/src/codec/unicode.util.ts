@@ -9,7 +9,8 @@ export function mayHaveLostSurrogates(bytes: Buffer, value: unknown): boolean {
   return bytes.includes(REPLACEMENT_CHARACTER) && holdsLoneSurrogate(value, new Set());
 }
 
-function holdsLoneSurrogate(value: unknown, seen: Set<unknown>): boolean {
+/** Whether any string in `value`, or any object key, holds a lone UTF-16 surrogate. */
+export function holdsLoneSurrogate(value: unknown, seen = new Set<unknown>()): boolean {
   if (typeof value === 'string') return !value.isWellFormed();
   if (value === null || typeof value !== 'object' || seen.has(value) || ArrayBuffer.isView(value)) return false;
   seen.add(value);

@@ -13,6 +13,12 @@ export interface TagKeys {
   readonly invalidatedAt: string;
 }
 
+/** The start of an entry and how long the whole entry is. */
+export interface EntryHead {
+  readonly head: Buffer;
+  readonly length: number;
+}
+
 /** Tags written with an entry. */
 export interface EntryTags {
   readonly tags: readonly TagKeys[];
@@ -39,8 +45,12 @@ export interface CacheStore {
   setMany(entries: readonly StoreEntry[]): Promise<void>;
   /** Returns how many of the keys existed. */
   delete(keys: readonly string[]): Promise<number>;
-  /** The first byte of the entry at `key` (enough to tell a value from a lease), or undefined. */
-  peek(key: string): Promise<number | undefined>;
+  /**
+   * The first `headLength` bytes of the entry at `key` and its full length, read atomically in
+   * one round trip (enough to tell a value from a lease or foreign bytes), or undefined when the
+   * key is absent or empty.
+   */
+  peek(key: string, headLength: number): Promise<EntryHead | undefined>;
   /**
    * Atomically: when `key` is absent, store `value` and return undefined; otherwise return what
    * the key holds and change nothing.

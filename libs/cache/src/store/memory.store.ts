@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { globToRegExp } from '../redis/glob.util';
-import type { CacheStore, EntryTags, StoreEntry, TagKeys } from './cache-store.interface';
+import type { CacheStore, EntryHead, EntryTags, StoreEntry, TagKeys } from './cache-store.interface';
 
 /** At most this many members are pruned from the front of a tag's index per write, as in Redis. */
 const PRUNE_LIMIT = 100;
@@ -69,8 +69,10 @@ export class MemoryStore implements CacheStore {
     return deleted;
   }
 
-  async peek(key: string): Promise<number | undefined> {
-    return this.entries.get(key, { updateAgeOnGet: false })?.[0];
+  async peek(key: string, headLength: number): Promise<EntryHead | undefined> {
+    const entry = this.entries.get(key, { updateAgeOnGet: false });
+    if (!entry?.length) return undefined;
+    return { head: Buffer.from(entry.subarray(0, headLength)), length: entry.length };
   }
 
   async setIfAbsent(key: string, value: Buffer, ttlMs: number): Promise<Buffer | undefined> {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RedisClient } from '../redis/redis.client';
-import type { CacheStore, EntryTags, StoreEntry, TagKeys } from './cache-store.interface';
+import type { CacheStore, EntryHead, EntryTags, StoreEntry, TagKeys } from './cache-store.interface';
 
 // Untagged entries touch a single key, so these scripts run unchanged on a Redis Cluster. Tagged
 // writes also touch the tags' keys (KEYS[2..], in pairs: members, invalidatedAt), which need not
@@ -101,7 +101,14 @@ if live > 0 then
 end
 return { deleted, redis.call('ZCARD', KEYS[1]) }`;
 
+// ARGV: how many leading bytes. One script, so that the head and the length describe one entry.
+const PEEK = `
+local length = redis.call('STRLEN', KEYS[1])
+if length == 0 then return false end
+return { redis.call('GETRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1), length }`;
+
 interface ScriptCommands {
+  elilePeekBuffer(key: string, headLength: number): Promise<[head: Buffer, length: number] | null>;
   elileSetIfAbsentBuffer(key: string, value: Buffer, ttlMs: number): Promise<Buffer | null>;
   elileReplaceIf(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<number>;
   elileSetTagged(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<number>;
@@ -123,6 +130,7 @@ export class RedisStore implements CacheStore {
   constructor(private readonly client: RedisClient) {
     const connection = client.connection as Redis;
     if (!('elileReplaceIf' in connection)) {
+      connection.defineCommand('elilePeek', { numberOfKeys: 1, lua: PEEK });
       connection.defineCommand('elileSetIfAbsent', { numberOfKeys: 1, lua: SET_IF_ABSENT });
       connection.defineCommand('elileReplaceIf', { lua: REPLACE_IF });
       connection.defineCommand('elileSetTagged', { lua: SET_TAGGED });
@@ -166,9 +174,9 @@ export class RedisStore implements CacheStore {
     return this.client.run('unlink', () => this.client.connection.unlink(...keys));
   }
 
-  async peek(key: string): Promise<number | undefined> {
-    const head = await this.client.run('getrange', () => this.client.connection.getrangeBuffer(key, 0, 0));
-    return head.length === 0 ? undefined : head[0];
+  async peek(key: string, headLength: number): Promise<EntryHead | undefined> {
+    const found = await this.client.run('evalsha', () => this.scripts.elilePeekBuffer(key, headLength));
+    return found ? { head: found[0], length: found[1] } : undefined;
   }
 
   async setIfAbsent(key: string, value: Buffer, ttlMs: number): Promise<Buffer | undefined> {
