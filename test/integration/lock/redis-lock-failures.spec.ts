@@ -196,6 +196,24 @@ describe('cancellation and failures while acquiring', () => {
     await waitFor(async () => (await admin.exists(names.lock)) === 0, 3000, 'no orphan lock');
   });
 
+  it('a hung Redis fails tryAcquire within one command deadline (the clean-up release is not awaited), leaving no key', async () => {
+    const server = await startServer();
+    const { service, options } = await redisLocks({ redis: { url: server.url, commandTimeout: 0.3 } });
+    await server.pause();
+    let outcome: Awaited<ReturnType<typeof timed>>;
+    try {
+      outcome = await timed(service.tryAcquire('k'));
+    } finally {
+      await server.resume();
+    }
+    expect(outcome.error).toBeInstanceOf(CacheTimeoutError);
+    // Two deadlines before: the attempt's, then the awaited release's.
+    expect(outcome.ms).toBeLessThan(2 * 300);
+    const admin = rawClient(server.url);
+    const names = lockNames(options.namespace, options.locks.prefix, 'k');
+    await waitFor(async () => (await admin.exists(names.lock)) === 0, 3000, 'no orphan lock');
+  });
+
   it('a Redis that is down fails tryAcquire at once with CacheUnavailableError', async () => {
     const server = await startServer();
     const { service } = await redisLocks({ redis: { url: server.url } });
@@ -294,7 +312,8 @@ describe('replication check (WAIT)', () => {
     const { service, options } = await redisLocks({
       namespace,
       redis: { url: master.url },
-      locks: { replicas: 1, replicaTimeout: 0.2 },
+      // Roomy: on a loaded machine (jest runs suites side by side) an acknowledgement took > 200 ms.
+      locks: { replicas: 1, replicaTimeout: 0.6 },
     });
 
     const lock = await service.acquire('k', { ttl: 30 });

@@ -236,7 +236,14 @@ export class LockService implements OnApplicationBootstrap, BeforeApplicationShu
         }
         const remainingMs = deadline - performance.now();
         if (remainingMs <= 0) {
-          if (failure !== undefined) throw failure;
+          if (failure !== undefined) {
+            // Redis did not answer the attempt: waiting for it to answer the release as well would
+            // double the caller's wait. The release is queued behind the attempt on the same
+            // connection, so it still lands after it; should it fail, the TTL ends the lock.
+            if (mayHold) void this.backend.release(names, owner).catch(() => false);
+            mayHold = false;
+            throw failure;
+          }
           if (mayHold) await this.backend.release(names, owner).catch(() => false);
           return null;
         }
