@@ -15,13 +15,11 @@ afterAll(async () => {
 
 describe.each(STORE_KINDS)('tenant isolation of cached controller responses (%s store)', (store) => {
   let app: INestApplication;
-  let tenants: TenantsController;
   const logger = new RecordingLogger();
   const http = () => request(app.getHttpServer());
 
   beforeAll(async () => {
     app = await createDecoratedApp({ store, namespace: `${namespace}${store}:`, controllers: [TenantsController], logger });
-    tenants = app.get(TenantsController);
   });
 
   afterAll(async () => {

@@ -27,7 +27,7 @@ describe('a burst far beyond redis.maxInFlight', () => {
       const results = await Promise.all(
         Array.from({ length: calls }, (_, i) => app.main.getOrSet(`${label}:${i}`, async () => ({ ...value, n: i }))),
       );
-      return results.every((result, i) => result.n === i && result.id === 'screening');
+      return results.every((result, i) => (result as { n: number }).n === i && (result as { id: string }).id === 'screening');
     };
     const heapBefore = await liveHeapBytes();
     const before = app.main.stats();

@@ -64,6 +64,27 @@ export class CacheOverloadedError extends CacheRedisError {
 /** Redis answered with an error reply (`WRONGTYPE`, `NOPERM`, `OOM`, …). */
 export class CacheCommandError extends CacheRedisError {
   readonly code = 'ELILE_CACHE_COMMAND';
+
+  /** Redis refused a write because it reached `maxmemory` (with a `noeviction` policy). */
+  get isOutOfMemory(): boolean {
+    return /\bOOM\b/.test(this.message);
+  }
+}
+
+/**
+ * An invalidation deleted the entries but could not record itself (Redis is out of memory), so a
+ * read-through that began before it may still store the value it loaded until the entry's TTL.
+ * `deleted` says how many entries were removed.
+ */
+export class CacheInvalidationIncompleteError extends CacheError {
+  readonly code = 'ELILE_CACHE_INVALIDATION_INCOMPLETE';
+
+  constructor(
+    message: string,
+    readonly deleted: number,
+  ) {
+    super(message);
+  }
 }
 
 /** Bytes in the store could not be decoded; the cache treats them as a miss and deletes them. */

@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { CacheCommandError, CacheInvalidationIncompleteError } from '../cache.errors';
+import { messages } from '../cache.messages';
 import type { RedisClient } from '../redis/redis.client';
 import type { CacheStore, EntryHead, EntryTags, StoreEntry, TagKeys } from './cache-store.interface';
 
@@ -206,11 +208,37 @@ export class RedisStore implements CacheStore {
    */
   async invalidateTags(tags: readonly TagKeys[], leaseTtlMs: number): Promise<number> {
     if (tags.length === 0) return 0;
+    if (await this.markTagsInvalidated(tags, leaseTtlMs)) return this.deleteTagged(tags);
+    // Redis is full, and the marker is a write it refuses; deletions free memory and still run.
+    let deleted = await this.deleteTagged(tags);
+    if (!(await this.markTagsInvalidated(tags, leaseTtlMs))) {
+      throw new CacheInvalidationIncompleteError(messages.tagMarkerNotRecorded(deleted), deleted);
+    }
+    // Recorded late: a fill that began before the invalidation may have landed between the
+    // deletion and the marker. The marker refuses every later one; this removes those.
+    deleted += await this.deleteTagged(tags);
+    return deleted;
+  }
+
+  /**
+   * Records the invalidation time of each tag; false when Redis refused the write because it is
+   * out of memory (`maxmemory` with `noeviction`).
+   */
+  private async markTagsInvalidated(tags: readonly TagKeys[], leaseTtlMs: number): Promise<boolean> {
     const markers = tags.map(({ invalidatedAt }) => invalidatedAt);
-    // Remembered a little longer than any lease lives, so every fill that began before is refused.
-    await this.client.run('evalsha', () =>
-      this.scripts.elileMarkTagsInvalidated(markers.length, ...markers, leaseTtlMs + 1000),
-    );
+    try {
+      // Remembered a little longer than any lease lives, so every fill that began before is refused.
+      await this.client.run('evalsha', () =>
+        this.scripts.elileMarkTagsInvalidated(markers.length, ...markers, leaseTtlMs + 1000),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof CacheCommandError && error.isOutOfMemory) return false;
+      throw error;
+    }
+  }
+
+  private async deleteTagged(tags: readonly TagKeys[]): Promise<number> {
     let deleted = 0;
     for (const { members } of tags) {
       for (let left = 1; left > 0; ) {
