@@ -5,6 +5,8 @@ export {
   CacheConfigurationError,
   CacheDecodeError,
   CacheError,
+  CacheInvalidationIncompleteError,
+  CacheOverloadedError,
   CacheRedisError,
   CacheSerializationError,
   CacheTimeoutError,

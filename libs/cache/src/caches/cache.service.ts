@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { CacheArgumentError, CacheDecodeError, type CacheError } from '../cache.errors';
+import { CacheArgumentError, CacheDecodeError, type CacheError, CacheOverloadedError } from '../cache.errors';
 import { messages } from '../cache.messages';
 import { EntryCodec, LEASED } from '../codec/entry-codec';
 import { describe, secondsToMs } from '../options/duration.util';
@@ -389,11 +389,13 @@ export class CacheService<T = unknown> {
 
   private degrade(operation: string, error: unknown): void {
     this.counters.errors++;
+    if (error instanceof CacheOverloadedError) this.counters.overloaded++;
     this.log.warn(operation, messages.cacheDegraded(this.domain.name, operation, reasonOf(error)));
   }
 
   private degradeWrite(operation: string, error: unknown): void {
     this.counters.errors++;
+    if (error instanceof CacheOverloadedError) this.counters.overloaded++;
     this.log.warn(`${operation}:write`, messages.cacheWriteFailed(this.domain.name, operation, reasonOf(error)));
   }
 
