@@ -166,7 +166,7 @@ describe('cacheOptionsFromEnv', () => {
     it.each<[string, string, string]>([
       ['ELILE_CACHE_STORE', 'disk', "one of 'redis', 'memory'"],
       ['ELILE_CACHE_STORE', 'Memory', "one of 'redis', 'memory'"],
-      ['ELILE_CACHE_CODEC', 'cbor', "one of 'msgpack', 'json'"],
+      ['ELILE_CACHE_CODEC', 'cbor', "one of 'auto', 'msgpack', 'json'"],
       ['ELILE_REDIS_MAX_CONNECTIONS', '0', 'a whole number >= 1'],
       ['ELILE_REDIS_MAX_CONNECTIONS', '2.5', 'a whole number >= 1'],
       ['ELILE_REDIS_MAX_CONNECTIONS', 'many', 'a whole number >= 1'],

@@ -10,6 +10,7 @@ import {
 } from '@elile/cache';
 import { secondsToMs } from '../../../libs/cache/src/options/duration.util';
 import { resolveCacheOptions } from '../../../libs/cache/src/options/resolve-options';
+import { AutoCodec } from '../../../libs/cache/src/codec/auto.codec';
 
 /** Options are often built from untyped sources (env, JSON files); the tests pass such values. */
 const resolve = (options: unknown) => resolveCacheOptions(options as CacheModuleOptions);
@@ -69,8 +70,8 @@ describe('resolveCacheOptions', () => {
       });
     });
 
-    it('uses msgpack, no namespace, no compression, a 10 s lease and 10000 memory entries', () => {
-      expect(resolved.codec).toBeInstanceOf(MsgpackCodec);
+    it('uses the auto codec, no namespace, no compression, a 10 s lease and 10000 memory entries', () => {
+      expect(resolved.codec).toBeInstanceOf(AutoCodec);
       expect(resolved.namespace).toBe('');
       expect(resolved.compressionThreshold).toBe(0);
       expect(resolved.leaseTtlMs).toBe(10_000);
@@ -87,7 +88,7 @@ describe('resolveCacheOptions', () => {
       const { codec, ...rest } = resolveCacheOptions({});
       const { codec: defaultCodec, ...defaultRest } = resolved;
       expect(rest).toEqual(defaultRest);
-      expect(codec.id).toBe(defaultCodec.id);
+      expect(codec.constructor).toBe(defaultCodec.constructor);
     });
 
     it('does not let a resolution change the exported defaults', () => {
@@ -171,8 +172,16 @@ describe('resolveCacheOptions', () => {
       expect(resolveCacheOptions({ codec }).codec).toBe(codec);
     });
 
+    it.each([
+      ['auto', AutoCodec],
+      ['msgpack', MsgpackCodec],
+      ['json', JsonCodec],
+    ] as const)("builds the built-in codec named '%s'", (name, codecClass) => {
+      expect(resolveCacheOptions({ codec: name }).codec).toBeInstanceOf(codecClass);
+    });
+
     it.each([3, 255])('accepts a custom codec id of %s', (id) => {
-      expect(resolve({ codec: customCodec({ id }) }).codec.id).toBe(id);
+      expect((resolve({ codec: customCodec({ id }) }).codec as CacheCodec).id).toBe(id);
     });
   });
 
@@ -363,7 +372,7 @@ describe('resolveCacheOptions: unknown keys', () => {
     });
     const { codec: defaultCodec, ...defaults } = resolveCacheOptions();
     expect(rest).toEqual(defaults);
-    expect(codec.id).toBe(defaultCodec.id);
+    expect(codec.constructor).toBe(defaultCodec.constructor);
   });
 
   it('leaves the objects that ioredis reads to ioredis', () => {

@@ -15,7 +15,7 @@ export const BUILT_IN_DOMAIN_NAMES = Object.freeze(Object.keys(DEFAULT_DOMAINS))
 export const DEFAULTS = Object.freeze({
   store: 'redis' as const,
   namespace: '',
-  codec: 'msgpack' as const,
+  codec: 'auto' as const,
   compressionThreshold: 0,
   // Far above any entry worth caching, far below what would hurt the process to allocate.
   maxDecompressedSize: 16 * 1024 * 1024,

@@ -153,11 +153,12 @@ export interface CacheModuleOptions {
    */
   domains?: Record<string, Partial<CacheDomainOptions>>;
   /**
-   * Value encoding: `'msgpack'` (rich types, compact), `'json'` (readable in redis-cli; only JSON
-   * types), or your own codec.
-   * @default 'msgpack'
+   * Value encoding: `'auto'` (JSON for values JSON holds exactly, MessagePack for rich types; the
+   * fastest reads of both), `'msgpack'` (rich types, compact), `'json'` (readable in redis-cli;
+   * only JSON types), or your own codec.
+   * @default 'auto'
    */
-  codec?: 'msgpack' | 'json' | CacheCodec;
+  codec?: 'auto' | 'msgpack' | 'json' | CacheCodec;
   /**
    * Compress encoded values of at least this many bytes (deflate). `0` disables compression.
    * @default 0

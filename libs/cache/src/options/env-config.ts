@@ -21,7 +21,7 @@ export const CACHE_ENV_VARIABLES = {
   ELILE_REDIS_SOCKET_CONNECT_TIMEOUT: 'seconds, deadline of connecting',
   ELILE_REDIS_MAX_IN_FLIGHT: 'whole number >= 1, most commands outstanding at once; more go to their loader',
   ELILE_CACHE_NAMESPACE: 'prefix of every key',
-  ELILE_CACHE_CODEC: "'msgpack' or 'json'",
+  ELILE_CACHE_CODEC: "'auto', 'msgpack' or 'json'",
   ELILE_CACHE_COMPRESSION_THRESHOLD: 'bytes, 0 disables compression',
   ELILE_CACHE_MAX_DECOMPRESSED_SIZE: 'bytes (>= 1024), largest size a compressed entry may inflate to',
   ELILE_CACHE_LEASE_TTL: 'seconds a read-through may take to fill',
@@ -146,7 +146,7 @@ export function cacheOptionsFromEnv(env: Env = process.env): CacheModuleOptions 
   return withoutUndefined({
     store: oneOf(env, 'ELILE_CACHE_STORE', ['redis', 'memory'] as const),
     namespace: text(env, 'ELILE_CACHE_NAMESPACE'),
-    codec: oneOf(env, 'ELILE_CACHE_CODEC', ['msgpack', 'json'] as const),
+    codec: oneOf(env, 'ELILE_CACHE_CODEC', ['auto', 'msgpack', 'json'] as const),
     compressionThreshold: wholeNumber(env, 'ELILE_CACHE_COMPRESSION_THRESHOLD', 0),
     maxDecompressedSize: wholeNumber(env, 'ELILE_CACHE_MAX_DECOMPRESSED_SIZE', 1024),
     leaseTtl: positiveNumber(env, 'ELILE_CACHE_LEASE_TTL'),

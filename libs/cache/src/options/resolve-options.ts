@@ -1,7 +1,8 @@
 import { constants as bufferConstants } from 'node:buffer';
 import type { RedisOptions } from 'ioredis';
 import { CacheConfigurationError } from '../cache.errors';
-import type { CacheCodec } from '../codec/codec.interface';
+import { AutoCodec } from '../codec/auto.codec';
+import type { CacheCodec, PerValueCodec } from '../codec/codec.interface';
 import { JsonCodec } from '../codec/json.codec';
 import { MsgpackCodec } from '../codec/msgpack.codec';
 import { DEFAULT_DOMAINS, DEFAULTS } from './cache-defaults';
@@ -58,7 +59,7 @@ export interface ResolvedCacheOptions {
   readonly redis: ResolvedRedisOptions;
   readonly namespace: string;
   readonly domains: ReadonlyMap<string, ResolvedDomain>;
-  readonly codec: CacheCodec;
+  readonly codec: CacheCodec | PerValueCodec;
   readonly compressionThreshold: number;
   /** Bytes. */
   readonly maxDecompressedSize: number;
@@ -246,11 +247,12 @@ function resolveHttp(options: CacheHttpOptions = {}): ResolvedHttpOptions {
   return { trustForwardedHost };
 }
 
-function resolveCodec(codec: CacheModuleOptions['codec'] = DEFAULTS.codec): CacheCodec {
+function resolveCodec(codec: CacheModuleOptions['codec'] = DEFAULTS.codec): CacheCodec | PerValueCodec {
+  if (codec === 'auto') return new AutoCodec();
   if (codec === 'msgpack') return new MsgpackCodec();
   if (codec === 'json') return new JsonCodec();
   if (!codec || typeof codec.encode !== 'function' || typeof codec.decode !== 'function') {
-    return fail(`CacheModule option "codec" must be 'msgpack', 'json' or an object with id, encode and decode`);
+    return fail(`CacheModule option "codec" must be 'auto', 'msgpack', 'json' or an object with id, encode and decode`);
   }
   // The id is one byte of every entry; 1 and 2 are the built-in codecs, which must stay readable.
   if (!Number.isInteger(codec.id) || codec.id < 3 || codec.id > 255) {
