@@ -84,3 +84,11 @@ export function screeningReport(seed = 1): ScreeningReport {
 export function jsonSafe<T>(value: T): unknown {
   return JSON.parse(JSON.stringify(value));
 }
+
+/**
+ * The same report as a JSON API returns it: Dates as ISO strings, nothing JSON cannot hold. The
+ * shape most cached values have; `screeningReport` is the rich-typed one.
+ */
+export function jsonNativeScreeningReport(seed = 1): unknown {
+  return jsonSafe(screeningReport(seed));
+}
