@@ -1,7 +1,6 @@
 import { RecordingLogger } from '../support/recording-logger';
 import { settlesWithin } from '../support/settles-within';
 import type Redis from 'ioredis';
-import { inspect } from 'node:util';
 import {
   CacheError,
   CacheTimeoutError,
@@ -9,6 +8,7 @@ import {
   type RedisConnectionOptions,
 } from '@elile/cache';
 import { deferred } from '../support/deferred';
+import { captureOutput, everythingIn } from '../support/secret-leaks';
 import { findFreePort, type RedisServerHandle, startLocalRedisServer } from '../support/redis-harness';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../support/test-redis';
@@ -289,34 +289,6 @@ describe('credentials', () => {
     const admin = raw(server.url);
     await admin.config('SET', 'requirepass', SECRET);
   });
-
-  /** Everything written to stdout, stderr and the console while it runs. */
-  function captureOutput() {
-    const chunks: string[] = [];
-    const record = (...args: unknown[]) => {
-      chunks.push(args.map((arg) => (typeof arg === 'string' ? arg : inspect(arg, { depth: 8 }))).join(' '));
-    };
-    const spies = [
-      jest.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => (record(String(chunk)), true)),
-      jest.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => (record(String(chunk)), true)),
-      ...(['log', 'info', 'warn', 'error', 'debug'] as const).map((method) =>
-        jest.spyOn(console, method).mockImplementation(record),
-      ),
-    ];
-    return {
-      text: () => chunks.join('\n'),
-      restore: () => spies.forEach((spy) => spy.mockRestore()),
-    };
-  }
-
-  /** Every way an error gets printed or shipped: message, stack, own properties, cause chain. */
-  function everythingIn(error: unknown): string {
-    const parts = [inspect(error, { depth: 10, showHidden: true })];
-    for (let current = error as Error | undefined; current; current = current.cause as Error | undefined) {
-      parts.push(String(current.message), String(current.stack), JSON.stringify(current, Object.getOwnPropertyNames(current)));
-    }
-    return parts.join('\n');
-  }
 
   it.each([
     ['in the URL', (port: number) => ({ url: `redis://:${WRONG}@127.0.0.1:${port}`, options: {} })],

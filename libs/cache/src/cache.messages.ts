@@ -1,18 +1,16 @@
 /**
  * Every sentence the library logs or throws about its connection lives here, and this is the one
- * place secrets are removed. ioredis errors carry the AUTH arguments in `command.args`, and a URL
- * may hold a password, so nothing from a connection reaches a log or an error without `redact`.
+ * place secrets are removed. ioredis errors carry the AUTH arguments in `command.args`, so nothing
+ * from a connection reaches a log or an error without `redact`; connection targets are built
+ * from parsed options and never hold a password (see redis/connection-secrets.ts).
  */
 
-/** `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0`. */
-export function redactUrl(url: string): string {
-  return url.replace(/^(rediss?:\/\/)([^@/]*)@/, (_match, scheme: string, auth: string) => {
-    const user = auth.includes(':') ? auth.slice(0, auth.indexOf(':')) : '';
-    return `${scheme}${user}${auth.includes(':') ? ':***' : ''}@`;
-  });
-}
-
-/** Replaces each secret that occurs in `text`; secrets shorter than 3 characters are left alone. */
+/**
+ * Replaces each secret that occurs in `text` (longest first: give them sorted). Secrets shorter
+ * than 3 characters are left alone: masking every "a" of a message would garble it and, by the
+ * gaps, print the password all the same. No sentence is built from a secret, so this only guards
+ * text that comes from Redis and ioredis.
+ */
 export function redact(text: string, secrets: ReadonlyArray<string | undefined>): string {
   let result = text;
   for (const secret of secrets) {
@@ -28,6 +26,17 @@ export const messages = {
     `Could not connect to Redis at ${target} during startup (${reason}); cache calls fail fast and ` +
     `degrade to their loaders until it is reachable`,
   connectionError: (reason: string) => `Redis connection error: ${reason}`,
+  redisUrlInvalid: () =>
+    `CacheModule option "redis.url" (ELILE_REDIS_URL) is not a valid URL (not repeated here: it may ` +
+    `hold a password); in the user name and password write "/" as %2F, "?" as %3F and "#" as %23`,
+  redisUrlMisread: () =>
+    `CacheModule option "redis.url" (ELILE_REDIS_URL) has an "@" after its host (not repeated here: ` +
+    `it may hold a password), so ioredis would read part of the user name or password as host, port ` +
+    `or database; percent-encode "/" (%2F), "?" (%3F), "#" (%23) and "@" (%40) in the user name, ` +
+    `the password and the query`,
+  redisUrlBadEscape: () =>
+    `The user name or password in CacheModule option "redis.url" (ELILE_REDIS_URL) has a "%" that ` +
+    `starts no percent-escape (not repeated here: it may hold a password); write "%" as %25`,
   maxConnectionsIgnored: (value: number) =>
     `redis.maxConnections (ELILE_REDIS_MAX_CONNECTIONS) is ${value}, but ioredis multiplexes all ` +
     `commands over one connection: there is no pool to size, so the value has no effect`,

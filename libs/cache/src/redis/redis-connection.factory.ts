@@ -1,5 +1,6 @@
 import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import type { ResolvedRedisOptions } from '../options/resolve-options';
+import { parseRedisUrl } from './connection-secrets';
 
 export type RedisConnection = Redis | Cluster;
 
@@ -56,7 +57,7 @@ export function createRedisConnection(options: ResolvedRedisOptions): RedisConne
     return new Redis({ ...connectionOptions, ...options.sentinel, sentinelRetryStrategy: retryStrategy });
   }
   // ioredis lets URL credentials win over explicit options; explicit ones must win.
-  const url = new URL(options.url);
+  const url = parseRedisUrl(options.url);
   if (options.username !== undefined) url.username = '';
   if (options.password !== undefined) url.password = '';
   return new Redis(url.toString(), connectionOptions);
