@@ -44,6 +44,11 @@ export const messages = {
     `RedisClient is not available: CacheModule is configured with store 'memory'. ` +
     `Configure store 'redis' to use it.`,
   notConnected: (command: string) => `Redis is not connected; "${command}" was not sent`,
+  overloaded: (command: string, maxInFlight: number) =>
+    `${maxInFlight} Redis commands are already outstanding (redis.maxInFlight); "${command}" was not sent`,
+  connectionHung: (target: string, timeouts: number) =>
+    `Redis at ${target} answered none of the last ${timeouts} commands within their deadline; ` +
+    `reconnecting, and failing commands fast until it answers`,
   timedOut: (command: string, timeoutMs: number) =>
     `Redis did not answer "${command}" within ${timeoutMs} ms; its outcome is unknown`,
   commandFailed: (command: string, reason: string) => `Redis rejected "${command}": ${reason}`,
@@ -53,6 +58,9 @@ export const messages = {
     `Cache "${domain}" ${operation} failed (${reason}); nothing was cached`,
   cacheWorkFailed: (domain: string, operation: string, reason: string) =>
     `Cache "${domain}" ${operation} failed (${reason}); the method's own result was returned`,
+  tagMarkerNotRecorded: (deleted: number) =>
+    `Redis is out of memory: the tagged entries were deleted (${deleted}), but the invalidation could ` +
+    `not be recorded, so a read-through that began before it may still store what it loaded`,
   corruptEntry: (domain: string, reason: string) =>
     `Cache "${domain}" found an entry it cannot decode (${reason}); deleted it and treated it as a miss`,
 };
