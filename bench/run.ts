@@ -1,26 +1,30 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { join } from 'node:path';
-import { cacheServiceBench } from './cache-service.bench';
+import { availableParallelism, cpus } from 'node:os';
+import { join, relative } from 'node:path';
+import { cacheServiceBenches } from './cache-service.bench';
 import { codecBench } from './codec.bench';
 import { decoratorsBench } from './decorators.bench';
 import { locksBench } from './locks.bench';
 import { runPinned, type Pinning } from './helpers/pinning';
 import { cpusAllowed, type RedisTarget, startRedis } from './helpers/redis-server';
 import { watchHostLoad } from './helpers/host-load';
+import { loadedRedisClients } from './helpers/redis-clients';
 import { judge, renderReport, type ReportedSubject } from './helpers/report';
 import { screeningReport } from './helpers/screening.fixture';
 import type { BenchConfig, BenchSubject } from './helpers/subject';
 
 /** Run order is table order. A new subject is one file exporting a `BenchSubject`, listed here. */
-const SUBJECTS: BenchSubject[] = [cacheServiceBench, decoratorsBench, locksBench, codecBench];
+const SUBJECTS: BenchSubject[] = [...cacheServiceBenches, decoratorsBench, locksBench, codecBench];
 
-/** Sized so that `npm run bench` stays under ~2 minutes on the 2-core CI machine. */
+/**
+ * Sized so that `npm run bench` stays within ~3 minutes on the 2-core CI machine. An even number
+ * of pairs, so that as many pairs start with ours as with the baseline.
+ */
 const CONFIG: BenchConfig =
   process.env.BENCH_QUICK === '1'
-    ? { repeats: 1, sequentialWarmup: 500, sequentialSamples: 1000, sequentialBlock: 250, throughputTotal: 10_000, throughputChunks: 2, inFlight: 256 }
-    : { repeats: 3, sequentialWarmup: 2_000, sequentialSamples: 5_000, sequentialBlock: 250, throughputTotal: 100_000, throughputChunks: 5, inFlight: 256 };
+    ? { repeats: 1, sequentialWarmup: 500, sequentialSamples: 1000, pairs: 8, sequentialBlock: 200, throughputBlock: 3_000, inFlight: 256 }
+    : { repeats: 3, sequentialWarmup: 2_000, sequentialSamples: 5_000, pairs: 10, sequentialBlock: 500, throughputBlock: 10_000, inFlight: 256 };
 
 // Separate cores for the two sides: sharing one, each request's latency includes a scheduler
 // hand-off between node and redis-server, and the sequential figures flip between two modes.
@@ -41,6 +45,18 @@ function redactedUrl(url: string): string {
   } catch {
     return '(unparseable REDIS_URL)';
   }
+}
+
+/** How this run was started, so that a figure can be reproduced. */
+function command(): string {
+  const args = process.argv.slice(2);
+  const env = ['BENCH_QUICK', 'BENCH_NO_PIN'].filter((name) => process.env[name] !== undefined).map((name) => `${name}=${process.env[name]} `);
+  if (process.env.REDIS_URL) env.push('REDIS_URL=... ');
+  const launch =
+    process.env.npm_lifecycle_event === 'bench'
+      ? `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`
+      : ['node', ...process.execArgv, relative(process.cwd(), process.argv[1]), ...args].join(' ');
+  return env.join('') + launch;
 }
 
 /** The library changes between runs; a figure is only comparable with one of the same code. */
@@ -76,11 +92,19 @@ async function main(pinning: Pinning): Promise<void> {
     if (subjects.some((s) => s.needsRedis)) redis = await startRedis({ core: pinning.redisCore });
     const jsonBytes = Buffer.byteLength(JSON.stringify(screeningReport(1)));
     const where = redis ? (redis.external ? `REDIS_URL ${redactedUrl(redis.url)}` : `redis-server ${redis.version} pid ${redis.pid} on CPUs ${redis.cpus}`) : 'no Redis';
-    const pinned = pinning.benchCore === undefined ? `unpinned (${pinning.reason})` : `on CPUs ${cpusAllowed('self')}`;
+    const pinned =
+      pinning.benchCore === undefined
+        ? `not pinned (${pinning.reason})`
+        : `pinned with taskset: this process on CPU ${cpusAllowed('self')}${redis && !redis.external ? `, redis-server on CPU ${redis.cpus}` : ''}`;
     const library = libraryVersion();
     const code = library.commit ? `commit ${library.commit}${library.libsDirty ? ' + uncommitted changes in libs/' : ''}` : 'unknown commit';
-    console.log(`Workload: screening report, ${jsonBytes} B as JSON. Library: ${code}.`);
-    console.log(`Node ${process.version} ${pinned}; ${where}.`);
+    console.log(`Command: ${command()}`);
+    console.log(`Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores (os.cpus()), ${availableParallelism()} allowed to this process; Node ${process.version}; ${pinned}.`);
+    console.log(`Redis: ${where}. Workload: screening report, ${jsonBytes} B as JSON. Library: ${code}.`);
+    console.log(
+      `Method: ${CONFIG.pairs} block pairs per comparison after ${CONFIG.sequentialWarmup} warm-up ops each; a pair is a block of ours and one of its baseline, ` +
+        `order alternating A-B, B-A: ${CONFIG.sequentialBlock} sequential ops each (p50, p99), then ${CONFIG.throughputBlock} ops with ${CONFIG.inFlight} in flight each (ops/s, CPU us/op).`,
+    );
 
     const reported: ReportedSubject[] = [];
     for (const subject of subjects) {
@@ -90,7 +114,11 @@ async function main(pinning: Pinning): Promise<void> {
     }
     progress('');
     const load = hostLoad();
+    const clients = loadedRedisClients();
     console.log(`\n${renderReport(reported)}`);
+    const clientList = clients.map((c) => `${c.name} ${c.version ?? '?'} (${c.path})`).join(', ') || 'none';
+    const alone = clients.length <= 1 ? '' : ' - MORE THAN ONE: other clients can deoptimise msgpackr process-wide, figures not valid';
+    console.log(`\nRedis client packages loaded in this process: ${clientList}${alone}.`);
     if (load) {
       const skewed = load.otherCorePct + load.stealCorePct > 10 ? ' - figures may be skewed, rerun on a quiet host' : '';
       console.log(`\nHost load during the run: other processes ${load.otherCorePct}% of a core, steal ${load.stealCorePct}%${skewed}.`);
@@ -98,6 +126,7 @@ async function main(pinning: Pinning): Promise<void> {
 
     const results = {
       startedAt: startedAt.toISOString(),
+      command: command(),
       durationMs: Math.round(Date.now() - startedAt.getTime()),
       library,
       environment: {
@@ -109,6 +138,7 @@ async function main(pinning: Pinning): Promise<void> {
         benchCpus: cpusAllowed('self'),
         pinning,
         hostLoad: load,
+        redisClients: clients,
         redis: redis && { url: redactedUrl(redis.url), external: redis.external, version: redis.version, cpus: redis.cpus },
       },
       config: CONFIG,

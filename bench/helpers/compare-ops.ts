@@ -1,5 +1,5 @@
 import type { BenchContext, BenchRow, Target } from './subject';
-import { type AsyncOp, median, sequentialLatencies, throughputs } from './timing';
+import { type AsyncOp, latencySample, loadedBlock, median, sequentialBlock } from './timing';
 
 /** One operation of a comparison: a baseline (no `baseline`) or ours, compared with one. */
 export interface ComparedOp {
@@ -9,39 +9,76 @@ export interface ComparedOp {
   fn: AsyncOp;
 }
 
+type Metric = Target['metric'];
+type Figures = Partial<Record<Metric, number>>;
+
+const METRICS: readonly Metric[] = ['p50Us', 'p99Us', 'opsPerSec', 'cpuUsPerOp'];
+
 /**
- * Sequential latency and loaded throughput of operations that are compared with each other,
- * measured in alternating blocks (so all see the same background load), `config.repeats` times;
- * each row carries the median of the repeats and every repeat's figures.
+ * Sequential latency and loaded throughput of operations against their baselines, in block pairs:
+ * `config.pairs` times for each operation that names a baseline, one block of it and one of the
+ * baseline back to back. The ratio of a pair compares two blocks that ran under the same load of
+ * the host, which on a shared machine changes from one second to the next; the ratio of two
+ * figures averaged over a whole run does not. The order alternates (A-B, B-A, ...) so that neither
+ * side always runs first, after the other's garbage or in a load that is rising.
+ *
+ * Each row carries the median of its blocks' figures and every block's figures; a row compared
+ * with a baseline also carries its per-pair ratios, which the report reduces to their median and
+ * spread. A baseline gets a block in every pair of every operation compared with it.
  */
 export async function compareOps(ctx: BenchContext, subject: string, ops: readonly ComparedOp[]): Promise<BenchRow[]> {
   const { config } = ctx;
-  const samples = ops.map(() => ({ p50Us: [] as number[], p99Us: [] as number[], opsPerSec: [] as number[], cpuUsPerOp: [] as number[] }));
-  const fns = ops.map((op) => op.fn);
-  for (let r = 0; r < config.repeats; r++) {
-    ctx.progress(`${subject}: repeat ${r + 1}/${config.repeats}, sequential latency`);
-    const latencies = await sequentialLatencies(fns, {
-      warmup: config.sequentialWarmup,
-      samples: config.sequentialSamples,
-      block: config.sequentialBlock,
-    });
-    ctx.progress(`${subject}: repeat ${r + 1}/${config.repeats}, ${config.inFlight} in flight`);
-    const loads = await throughputs(fns, { total: config.throughputTotal, inFlight: config.inFlight, chunks: config.throughputChunks });
-    for (const k of ops.keys()) {
-      samples[k].p50Us.push(latencies[k].p50Us);
-      samples[k].p99Us.push(latencies[k].p99Us);
-      samples[k].opsPerSec.push(loads[k].opsPerSec);
-      samples[k].cpuUsPerOp.push(loads[k].cpuUsPerOp);
+  const indexOf = new Map(ops.map((op, k) => [op.operation, k]));
+  const pairs = ops.flatMap((op, ours) => {
+    if (op.baseline === undefined) return [];
+    const base = indexOf.get(op.baseline);
+    if (base === undefined) throw new Error(`${subject}: "${op.operation}" names unknown baseline "${op.baseline}"`);
+    return [{ ours, base }];
+  });
+  const unmeasured = ops.filter((op, k) => op.baseline === undefined && !pairs.some((pair) => pair.base === k));
+  if (unmeasured.length) throw new Error(`${subject}: nothing is compared with ${unmeasured.map((op) => `"${op.operation}"`).join(', ')}`);
+
+  const blocks = ops.map(() => Object.fromEntries(METRICS.map((m) => [m, [] as number[]])) as Record<Metric, number[]>);
+  const ratios = ops.map(() => Object.fromEntries(METRICS.map((m) => [m, [] as number[]])) as Record<Metric, number[]>);
+  const runPair = async (pair: { ours: number; base: number }, oursFirst: boolean, measure: (op: AsyncOp) => Promise<Figures>) => {
+    const figures = new Map<number, Figures>();
+    for (const k of oursFirst ? [pair.ours, pair.base] : [pair.base, pair.ours]) figures.set(k, await measure(ops[k].fn));
+    const ours = figures.get(pair.ours) as Figures;
+    const base = figures.get(pair.base) as Figures;
+    for (const m of METRICS) {
+      const oursValue = ours[m];
+      const baseValue = base[m];
+      if (oursValue === undefined || baseValue === undefined) continue;
+      blocks[pair.ours][m].push(oursValue);
+      blocks[pair.base][m].push(baseValue);
+      ratios[pair.ours][m].push(oursValue / baseValue);
+    }
+  };
+
+  for (const op of ops) await sequentialBlock(op.fn, 0, config.sequentialWarmup);
+  for (let r = 0; r < config.pairs; r++) {
+    const oursFirst = r % 2 === 1;
+    ctx.progress(`${subject}: pair ${r + 1}/${config.pairs}, sequential latency`);
+    const sequentialFirst = r * config.sequentialBlock;
+    for (const pair of pairs) {
+      await runPair(pair, oursFirst, async (fn) => latencySample(await sequentialBlock(fn, sequentialFirst, config.sequentialBlock)));
+    }
+    ctx.progress(`${subject}: pair ${r + 1}/${config.pairs}, ${config.inFlight} in flight`);
+    const loadedFirst = r * config.throughputBlock;
+    for (const pair of pairs) {
+      await runPair(pair, oursFirst, (fn) => loadedBlock(fn, loadedFirst, config.throughputBlock, config.inFlight));
     }
   }
+
   return ops.map((op, k) => ({
     operation: op.operation,
     baseline: op.baseline,
     targets: op.targets,
-    p50Us: median(samples[k].p50Us),
-    p99Us: median(samples[k].p99Us),
-    opsPerSec: median(samples[k].opsPerSec),
-    cpuUsPerOp: median(samples[k].cpuUsPerOp),
-    samples: samples[k],
+    p50Us: median(blocks[k].p50Us),
+    p99Us: median(blocks[k].p99Us),
+    opsPerSec: median(blocks[k].opsPerSec),
+    cpuUsPerOp: median(blocks[k].cpuUsPerOp),
+    samples: blocks[k],
+    pairRatios: op.baseline === undefined ? undefined : ratios[k],
   }));
 }

@@ -6,19 +6,19 @@
 
 /** Settings shared by every subject, so one place bounds the run time of `npm run bench`. */
 export interface BenchConfig {
-  /** Times each measurement is repeated; the median of the repeats is reported. */
+  /** Times a measurement with no baseline to alternate with is repeated; the median is reported. */
   repeats: number;
-  /** Sequential operations run and discarded before each latency sample. */
+  /** Sequential operations run and discarded before measuring. */
   sequentialWarmup: number;
-  /** Sequential operations timed for each latency sample (p50/p99 come from these). */
+  /** Sequential operations timed for each latency sample of a measurement without a baseline. */
   sequentialSamples: number;
-  /** Sequential operations per block when several operations alternate (see `sequentialLatencies`). */
+  /** Block pairs per comparison with a baseline: each gives one ratio (see `compareOps`). */
+  pairs: number;
+  /** Sequential operations in one block of a pair (its p50/p99 come from these). */
   sequentialBlock: number;
-  /** Operations of one throughput sample. */
-  throughputTotal: number;
-  /** Chunks a throughput sample is split into when several operations alternate (see `throughputs`). */
-  throughputChunks: number;
-  /** Requests kept outstanding during a throughput sample. */
+  /** Operations in one loaded block of a pair. */
+  throughputBlock: number;
+  /** Requests kept outstanding during a loaded block. */
   inFlight: number;
 }
 
@@ -56,8 +56,13 @@ export interface BenchRow {
   /** `operation` of the row (same subject) this one is compared with; a baseline has none. */
   baseline?: string;
   targets?: Target[];
-  /** Every repeat's figures, so the results file shows the spread behind each median. */
+  /** Every repeat's or block's figures, so the results file shows the spread behind each median. */
   samples?: Record<string, number[]>;
+  /**
+   * ours / baseline of each metric, one per block pair, for rows measured in pairs with their
+   * baseline; the report then gives their median and spread instead of the ratio of the figures.
+   */
+  pairRatios?: Partial<Record<Target['metric'], number[]>>;
 }
 
 export interface SubjectResult {

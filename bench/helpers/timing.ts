@@ -1,6 +1,7 @@
 /**
- * Timing primitives. Every figure is the median over `repeats` samples because on a 2-core
- * machine single samples wander by 10–20 % (frequency scaling, other processes, interrupts).
+ * Timing primitives. Callers report medians over many samples (repeats, or block pairs in
+ * `compare-ops.ts`) because on a 2-core machine single samples wander by 10–20 % (frequency
+ * scaling, other processes, interrupts).
  */
 
 const nowNs = process.hrtime.bigint;
@@ -26,32 +27,27 @@ export interface LatencySample {
 
 export type AsyncOp = (i: number) => Promise<unknown>;
 
-/**
- * Sequential latency (one awaited operation at a time) of several operations, measured in
- * alternating blocks of `block` operations. The figures that matter are ratios against a
- * baseline, and on a shared 2-core host the background load changes over seconds: alternating
- * puts every operation under the same load, where back-to-back runs of 5000 would not.
- */
-export async function sequentialLatencies(
-  ops: readonly AsyncOp[],
-  options: { warmup: number; samples: number; block: number },
-): Promise<LatencySample[]> {
-  for (const op of ops) for (let i = 0; i < options.warmup; i++) await op(i);
-  const latencies = ops.map(() => new Float64Array(options.samples));
-  for (let first = 0; first < options.samples; first += options.block) {
-    const last = Math.min(options.samples, first + options.block);
-    for (const [k, op] of ops.entries()) {
-      for (let i = first; i < last; i++) {
-        const start = nowNs();
-        await op(i);
-        latencies[k][i] = Number(nowNs() - start) / 1e3;
-      }
-    }
+/** Latencies in µs of `count` awaited calls, one at a time, with indices from `first`. */
+export async function sequentialBlock(op: AsyncOp, first: number, count: number): Promise<Float64Array> {
+  const latencies = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const start = nowNs();
+    await op(first + i);
+    latencies[i] = Number(nowNs() - start) / 1e3;
   }
-  return latencies.map((sample) => {
-    sample.sort();
-    return { p50Us: percentile(sample, 0.5), p99Us: percentile(sample, 0.99) };
-  });
+  return latencies;
+}
+
+/** p50 and p99 of one block; sorts `latencies` in place, as their order is of no further use. */
+export function latencySample(latencies: Float64Array): LatencySample {
+  latencies.sort();
+  return { p50Us: percentile(latencies, 0.5), p99Us: percentile(latencies, 0.99) };
+}
+
+/** One operation alone: for subjects with no baseline to alternate with. */
+export async function sequentialLatency(op: AsyncOp, options: { warmup: number; samples: number }): Promise<LatencySample> {
+  await sequentialBlock(op, 0, options.warmup);
+  return latencySample(await sequentialBlock(op, 0, options.samples));
 }
 
 export interface ThroughputSample {
@@ -64,39 +60,13 @@ export interface ThroughputSample {
   cpuUsPerOp: number;
 }
 
-/**
- * Throughput of several operations, each run for `total` operations with `inFlight` outstanding
- * at all times (each worker starts the next operation as soon as its previous one settles, like a
- * server under load). The total is split into `chunks` that alternate between the operations,
- * for the same reason as in {@link sequentialLatencies}.
- */
-export async function throughputs(
-  ops: readonly AsyncOp[],
-  options: { total: number; inFlight: number; chunks: number },
-): Promise<ThroughputSample[]> {
-  const totals = ops.map(() => ({ ops: 0, ns: 0, cpuUs: 0 }));
-  const perChunk = Math.ceil(options.total / options.chunks);
-  for (let done = 0; done < options.total; done += perChunk) {
-    const count = Math.min(perChunk, options.total - done);
-    for (const [k, op] of ops.entries()) {
-      const run = await saturate(op, done, count, options.inFlight);
-      totals[k].ops += count;
-      totals[k].ns += run.ns;
-      totals[k].cpuUs += run.cpuUs;
-    }
-  }
-  return totals.map((t) => ({ opsPerSec: t.ops / (t.ns / 1e9), cpuUsPerOp: t.cpuUs / t.ops }));
-}
-
-/** One operation alone: for subjects with no baseline to alternate with. */
-export async function sequentialLatency(op: AsyncOp, options: { warmup: number; samples: number }): Promise<LatencySample> {
-  const [sample] = await sequentialLatencies([op], { ...options, block: options.samples });
-  return sample;
-}
-
 const RAMP_OPS = 4;
 
-async function saturate(op: AsyncOp, first: number, count: number, inFlight: number): Promise<{ ns: number; cpuUs: number }> {
+/**
+ * Throughput of `count` operations with `inFlight` outstanding at all times: each worker starts
+ * the next operation as soon as its previous one settles, like a server under load.
+ */
+export async function loadedBlock(op: AsyncOp, first: number, count: number, inFlight: number): Promise<ThroughputSample> {
   // A short ramp first, so the measured window starts with the pipeline already full; distinct
   // indices per worker, so it does not pile `inFlight` concurrent calls onto a few keys.
   await Promise.all(
@@ -114,7 +84,7 @@ async function saturate(op: AsyncOp, first: number, count: number, inFlight: num
   await Promise.all(Array.from({ length: inFlight }, worker));
   const ns = Number(nowNs() - start);
   const cpu = process.cpuUsage(cpuStart);
-  return { ns, cpuUs: cpu.user + cpu.system };
+  return { opsPerSec: count / (ns / 1e9), cpuUsPerOp: (cpu.user + cpu.system) / count };
 }
 
 /**
