@@ -44,6 +44,12 @@ export const messages = {
     `RedisClient is not available: CacheModule is configured with store 'memory'. ` +
     `Configure store 'redis' to use it.`,
   notConnected: (command: string) => `Redis is not connected; "${command}" was not sent`,
+  redisUrlParameter: (name: string) =>
+    `CacheModule option "redis.url" (ELILE_REDIS_URL) has the query parameter ${JSON.stringify(name)}; ` +
+    `only db, username and password are read from the URL (give other ioredis settings as ` +
+    `"redis.ioredis" options, where the module's own deadlines still apply)`,
+  redisUrlDatabase: () =>
+    `CacheModule option "redis.url" (ELILE_REDIS_URL) names a database that is not a whole number`,
   overloaded: (command: string, maxInFlight: number) =>
     `${maxInFlight} Redis commands are already outstanding (redis.maxInFlight); "${command}" was not sent`,
   connectionHung: (target: string, timeouts: number) =>

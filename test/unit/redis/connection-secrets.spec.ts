@@ -116,7 +116,8 @@ describe('describeTarget and connectionSecrets', () => {
   it('counts every password given as a secret, also those that lost to another one', () => {
     const { secrets } = inspectConnection(
       resolved({
-        url: 'redis://:url%40pass@host?password=query-pass&sentinelPassword=query-sentinel',
+        // (A `sentinelPassword` query parameter is refused at boot: redis-url.spec.ts.)
+        url: 'redis://:url%40pass@host?password=query-pass',
         password: 'option-pass',
         ioredis: { password: 'io-pass', sentinelPassword: 'io-sentinel' },
       }),
@@ -126,7 +127,6 @@ describe('describeTarget and connectionSecrets', () => {
         'url@pass',
         'url%40pass',
         'query-pass',
-        'query-sentinel',
         'option-pass',
         'io-pass',
         'io-sentinel',

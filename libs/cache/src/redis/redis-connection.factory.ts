@@ -1,4 +1,6 @@
 import Redis, { Cluster, type RedisOptions } from 'ioredis';
+import { CacheConfigurationError } from '../cache.errors';
+import { messages } from '../cache.messages';
 import type { ResolvedRedisOptions } from '../options/resolve-options';
 import { parseRedisUrl } from './connection-secrets';
 
@@ -24,7 +26,9 @@ export function reconnectDelay(attempt: number, capMs: number, random = Math.ran
  */
 export function createRedisConnection(options: ResolvedRedisOptions): RedisConnection {
   const retryStrategy = (attempt: number) => reconnectDelay(attempt, options.maxReconnectDelayMs);
-  const connectionOptions: RedisOptions = {
+  // Lowest to highest precedence: our defaults, the ioredis passthrough, the target, explicit
+  // credentials, and last the options that keep callers from hanging.
+  const layered = (target: RedisOptions): RedisOptions => ({
     keepAlive: 30_000,
     // RedisClient coalesces writes itself (see write-coalescer.ts); auto-pipelining would add a
     // setImmediate of latency to every command for less gain.
@@ -32,6 +36,7 @@ export function createRedisConnection(options: ResolvedRedisOptions): RedisConne
     // ioredis waits this long for a closing socket before destroying it, keeping the process alive.
     disconnectTimeout: 200,
     ...options.ioredis,
+    ...target,
     ...definedOnly({ username: options.username, password: options.password, tls: options.tls }),
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -40,7 +45,7 @@ export function createRedisConnection(options: ResolvedRedisOptions): RedisConne
     commandTimeout: options.commandTimeoutMs,
     connectTimeout: options.connectTimeoutMs,
     retryStrategy,
-  };
+  });
 
   if (options.cluster) {
     return new Cluster(options.cluster.nodes, {
@@ -50,17 +55,42 @@ export function createRedisConnection(options: ResolvedRedisOptions): RedisConne
       lazyConnect: true,
       enableOfflineQueue: false,
       clusterRetryStrategy: retryStrategy,
-      redisOptions: connectionOptions,
+      redisOptions: layered({}),
     });
   }
   if (options.sentinel) {
-    return new Redis({ ...connectionOptions, ...options.sentinel, sentinelRetryStrategy: retryStrategy });
+    return new Redis({ ...layered({}), ...options.sentinel, sentinelRetryStrategy: retryStrategy });
   }
-  // ioredis lets URL credentials win over explicit options; explicit ones must win.
-  const url = parseRedisUrl(options.url);
-  if (options.username !== undefined) url.username = '';
-  if (options.password !== undefined) url.password = '';
-  return new Redis(url.toString(), connectionOptions);
+  // Never the URL string itself: ioredis would read every query parameter as an option, above
+  // the options object — `?enableOfflineQueue=true` or `?commandTimeout=` would undo the above.
+  return new Redis(layered(urlTarget(parseRedisUrl(options.url))));
+}
+
+/** What a `redis://` URL may say besides host, port and database. */
+const URL_PARAMETERS: ReadonlySet<string> = new Set(['db', 'username', 'password']);
+
+/**
+ * Host, port, database, credentials and TLS of a parsed `redis://` or `rediss://` URL, read as
+ * ioredis reads them (user info before query parameters).
+ * @throws CacheConfigurationError for any other query parameter, or a database that is not a
+ *   whole number.
+ */
+function urlTarget(url: URL): RedisOptions {
+  for (const name of url.searchParams.keys()) {
+    if (!URL_PARAMETERS.has(name)) throw new CacheConfigurationError(messages.redisUrlParameter(name));
+  }
+  const query = url.searchParams;
+  const db = url.pathname.length > 1 ? url.pathname.slice(1) : (query.get('db') ?? undefined);
+  if (db !== undefined && !/^\d+$/.test(db)) throw new CacheConfigurationError(messages.redisUrlDatabase());
+  const credentials = url.username || url.password;
+  return definedOnly({
+    host: url.hostname.replace(/^\[|\]$/g, '') || undefined,
+    port: url.port ? Number(url.port) : undefined,
+    db: db === undefined ? undefined : Number(db),
+    username: credentials ? decodeURIComponent(url.username) : (query.get('username') ?? undefined),
+    password: credentials ? decodeURIComponent(url.password) : (query.get('password') ?? undefined),
+    tls: url.protocol === 'rediss:' ? {} : undefined,
+  });
 }
 
 function definedOnly<T extends object>(record: T): Partial<T> {
