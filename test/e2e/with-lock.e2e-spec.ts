@@ -32,13 +32,9 @@ describe.each([
         }),
       ),
     );
-    // Listening up front: concurrent supertest requests against an unbound server would each try to bind it.
-    urls = await Promise.all(
-      apps.map(async (app) => {
-        await app.listen(0, '127.0.0.1');
-        return app.getUrl();
-      }),
-    );
+    // createDecoratedApp listens already: concurrent supertest requests against an unbound server
+    // would each try to bind it.
+    urls = await Promise.all(apps.map((app) => app.getUrl()));
   });
 
   afterAll(async () => {

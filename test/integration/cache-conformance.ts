@@ -440,6 +440,7 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
         loads: 0,
         corruptEntries: 0,
         staleFillsDiscarded: 0,
+        overloaded: 0,
       });
 
       await cache.get('a'); // miss

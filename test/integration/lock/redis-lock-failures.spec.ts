@@ -316,6 +316,9 @@ describe('replication check (WAIT)', () => {
       locks: { replicas: 1, replicaTimeout: 0.6 },
     });
 
+    // A replica reported "up" may not acknowledge yet: wait until it does, as a WAIT would see it.
+    const masterProbe = rawClient(master.url);
+    await waitFor(async () => (await masterProbe.set('probe', '1'), (await masterProbe.wait(1, 200)) === 1), 10_000, 'replica acks');
     const lock = await service.acquire('k', { ttl: 30 });
     await waitFor(async () => (await replicaAdmin.exists(lockNames(namespace, 'lock:', 'k').lock)) === 1);
     await lock.release();
