@@ -30,6 +30,9 @@ export function requestKey(request: HttpRequestLike, options: RequestKeyOptions)
   const target = request.originalUrl ?? request.url;
   // Origin-form only: an absolute-form target's host is not the one the key would name.
   if (typeof target !== 'string' || !target.startsWith('/')) return undefined;
+  // Express's URL parser cuts the query at a "#" (`?b=1#&a=2` is `b=1` to the handler), which the
+  // split below would not: such a target could share a key with one the handler reads otherwise.
+  if (target.includes('#')) return undefined;
   const host = hostOf(request, options);
   if (host === undefined) return undefined;
   const queryStart = target.indexOf('?');
@@ -52,23 +55,35 @@ function firstValue(header: string | string[] | undefined): string | undefined {
 }
 
 function sortedQuery(query: string): string | undefined {
-  const parameters = query.split('&').filter((parameter) => parameter !== '');
-  if (parameters.length > MAX_QUERY_PARAMETERS) return undefined;
-  const named = parameters.map((parameter) => ({ parameter, name: baseName(parameter) }));
+  const pieces = query.split('&');
+  // Empty pieces count towards the parsers' limit too: `?&&…&x=1` with 1,000 `&` is `{}` to them.
+  if (pieces.length > MAX_QUERY_PARAMETERS) return undefined;
+  const parameters = pieces.filter((parameter) => parameter !== '');
+  const named: Array<{ parameter: string; name: string }> = [];
+  for (const parameter of parameters) {
+    const name = baseName(parameter);
+    // A name that does not percent-decode is one the parsers may fold into another (querystring
+    // reads both `%61%FF` and `a%FF` as "a\uFFFD"): the query is then kept exactly as sent.
+    if (name === undefined) return query;
+    named.push({ parameter, name });
+  }
   // Array.prototype.sort is stable: parameters of one name keep their relative order.
   named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return named.map(({ parameter }) => parameter).join('&');
 }
 
-/** The name as parsers see it: decoded, up to a bracket (`a[b]=1` and `a=2` both belong to `a`). */
-function baseName(parameter: string): string {
+/**
+ * The name as parsers see it: decoded, up to a bracket (`a[b]=1` and `a=2` both belong to `a`);
+ * undefined when it does not decode.
+ */
+function baseName(parameter: string): string | undefined {
   const equals = parameter.indexOf('=');
   const raw = (equals < 0 ? parameter : parameter.slice(0, equals)).replace(/\+/g, ' ');
   let name: string;
   try {
     name = decodeURIComponent(raw);
   } catch {
-    name = raw;
+    return undefined;
   }
   const bracket = name.indexOf('[');
   return bracket < 0 ? name : name.slice(0, bracket);
