@@ -50,6 +50,9 @@ export const messages = {
     `"redis.ioredis" options, where the module's own deadlines still apply)`,
   redisUrlDatabase: () =>
     `CacheModule option "redis.url" (ELILE_REDIS_URL) names a database that is not a whole number`,
+  redisUrlTwoDatabases: () =>
+    `CacheModule option "redis.url" (ELILE_REDIS_URL) names a database both in its path and in its ` +
+    `"db" query parameter, and they differ; keep one (the path would win)`,
   overloaded: (command: string, maxInFlight: number) =>
     `${maxInFlight} Redis commands are already outstanding (redis.maxInFlight); "${command}" was not sent`,
   connectionHung: (target: string, timeouts: number) =>
@@ -124,4 +127,53 @@ export const codecMessages = {
   inflatesTooLarge: (limit: number) => `Entry inflates to more than maxDecompressedSize (${limit} bytes)`,
   holdsUndefined: () => `Entry holds undefined, which the cache does not store (written by an older version)`,
   doesNotDecode: (reason: string) => `Entry does not decode: ${reason}`,
+};
+
+/** Sentences about `CacheInvalidator` rules and the tags they use. */
+export const invalidationMessages = {
+  badTagKind: (got: string) =>
+    `An invalidation tag kind must be letters, digits, "_", "." or "-" (no ":"), got ${got}`,
+  badId: (got: string) => `Invalidation ids must be non-empty strings, got ${got}`,
+  badIdList: (field: string, got: string) => `invalidateBatch needs "${field}" to be an array of ids, got ${got}`,
+  failed: (rule: string, parts: readonly string[], total: number) =>
+    `Cache invalidation ${rule} did not complete; these may still be cached until their TTL: ` +
+    `${parts.join('; ')}${total > parts.length ? `; and ${total - parts.length} more` : ''}`,
+  failedPart: (domain: string, what: string, reason: string) => `${domain} ${what} (${reason})`,
+  items: (kind: 'keys' | 'tags' | 'patterns', shown: readonly string[], more: number) =>
+    `${kind === 'patterns' ? 'keys matching' : kind} ${shown.map((item) => JSON.stringify(item)).join(', ')}` +
+    (more > 0 ? ` and ${more} more` : ''),
+};
+
+/** Sentences about cache warming (`CacheWarming`, `@CacheWarmer`). */
+export const warmingMessages = {
+  badJitter: (got: string) => `Warming jitter must be a number from 0 to below 1, got ${got}`,
+  misalignedValues: (expected: number, got: string) =>
+    `A warmer's load was given ${expected} keys and returned ${got}; it must return one value per key, in order`,
+  badWarmup: (warmer: string, got: string) =>
+    `${warmer} must return { keys: string[], load(keys) }, got ${got}`,
+  scopedWarmer: (warmer: string) =>
+    `${warmer} is a cache warmer, but its provider is request-scoped or transient (or depends on a ` +
+    `request-scoped provider): warming runs at startup, outside any request. Move it to a singleton provider.`,
+  started: (domain: string, warmers: number) => `Warming "${domain}" (${warmers} warmer${warmers === 1 ? '' : 's'})`,
+  progress: (domain: string, done: number, total: number, perSecond: number) =>
+    `Warming "${domain}": ${done}/${total} entries, ${Math.round(perSecond)} entries/s`,
+  done: (domain: string, done: number, total: number, perSecond: number, seconds: number, detail: string) =>
+    `Warmed "${domain}": ${done}/${total} entries in ${seconds.toFixed(1)} s, ${Math.round(perSecond)} entries/s (${detail})`,
+  detail: (filled: number, present: number, refused: number, skipped: number, errors: number) =>
+    `${filled} filled, ${present} already cached, ${refused} kept newer state, ${skipped} not found, ${errors} errors`,
+  warmerFailed: (domain: string, warmer: string, keys: number, reason: string) =>
+    `Warming "${domain}": ${warmer} failed for ${keys} entr${keys === 1 ? 'y' : 'ies'} (${reason}); they are loaded on first read instead`,
+  skippedRecent: (domain: string) => `Warming "${domain}" skipped: the fleet warmed it recently`,
+  skippedLocked: (domain: string) => `Warming "${domain}" skipped: another instance is warming it`,
+  waiting: (domain: string) => `Warming "${domain}": waiting for another instance to finish warming it`,
+  lockUnavailable: (domain: string, reason: string) =>
+    `Warming "${domain}" skipped: the fleet's warm-up lock could not be taken (${reason})`,
+  lockLost: (domain: string) =>
+    `Warming "${domain}" stopped early: its warm-up lock was lost (another instance may warm it now)`,
+  markerFailed: (domain: string, reason: string) =>
+    `Warming "${domain}": could not record that it was warmed (${reason}); other instances may warm it again`,
+  bootFailed: (summary: string) => `Cache warming failed at startup (warming.failOnError): ${summary}`,
+  failOnErrorInBackground: () =>
+    `CacheModule option "warming.failOnError" needs "warming.await: true": a warm-up running in the ` +
+    `background cannot fail the boot`,
 };

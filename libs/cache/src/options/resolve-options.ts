@@ -1,6 +1,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import type { RedisOptions } from 'ioredis';
 import { CacheConfigurationError } from '../cache.errors';
+import { warmingMessages } from '../cache.messages';
 import { AutoCodec } from '../codec/auto.codec';
 import type { CacheCodec, PerValueCodec } from '../codec/codec.interface';
 import { JsonCodec } from '../codec/json.codec';
@@ -12,6 +13,7 @@ import type {
   CacheLockOptions,
   CacheModuleOptions,
   CacheStoreKind,
+  CacheWarmingOptions,
   RedisConnectionOptions,
 } from './cache-module-options.interface';
 import { INTERNAL_KEY_PREFIX } from '../cache.constants';
@@ -53,6 +55,14 @@ export interface ResolvedHttpOptions {
   readonly trustForwardedHost: boolean;
 }
 
+export interface ResolvedWarmingOptions {
+  readonly await: boolean;
+  readonly concurrency: number;
+  readonly failOnError: boolean;
+  readonly jitter: number;
+  readonly fleet: 'skip' | 'wait';
+}
+
 /** Options after defaults and validation: what every part of the module reads. */
 export interface ResolvedCacheOptions {
   readonly store: CacheStoreKind;
@@ -67,6 +77,7 @@ export interface ResolvedCacheOptions {
   readonly memoryMaxEntries: number;
   readonly locks: ResolvedLockOptions;
   readonly http: ResolvedHttpOptions;
+  readonly warming: ResolvedWarmingOptions;
 }
 
 const OPTION_KEYS = keysOf<CacheModuleOptions>({
@@ -81,6 +92,7 @@ const OPTION_KEYS = keysOf<CacheModuleOptions>({
   memoryMaxEntries: true,
   locks: true,
   http: true,
+  warming: true,
 });
 const REDIS_KEYS = keysOf<RedisConnectionOptions>({
   url: true,
@@ -112,8 +124,32 @@ const LOCK_KEYS = keysOf<CacheLockOptions>({
   replicaTimeout: true,
 });
 const HTTP_KEYS = keysOf<CacheHttpOptions>({ trustForwardedHost: true });
+const WARMING_KEYS = keysOf<CacheWarmingOptions>({ await: true, concurrency: true, failOnError: true, jitter: true, fleet: true });
 
 const IOREDIS_HINT = `ioredis's own options go in "redis.ioredis"`;
+
+/**
+ * ioredis options that `redis.ioredis` cannot set, with where the setting belongs: the connection
+ * factory always overrides them (the deadlines and the target), and `keyPrefix` would leave SCAN
+ * patterns and tag indexes unprefixed, so `clear()`, patterns and tags would delete nothing.
+ */
+const IOREDIS_OWNED: Readonly<Record<string, string>> = {
+  lazyConnect: 'the module (it connects at init)',
+  enableOfflineQueue: 'the module (no offline queue, so calls never wait for a reconnect)',
+  autoResendUnfulfilledCommands: 'the module (a timed-out write is never resent)',
+  maxRetriesPerRequest: 'the module (one attempt per command)',
+  commandTimeout: '"redis.commandTimeout"',
+  connectTimeout: '"redis.connectTimeout"',
+  retryStrategy: '"redis.maxReconnectDelay"',
+  keyPrefix: '"namespace"',
+  host: '"redis.url"',
+  port: '"redis.url"',
+  db: '"redis.url"',
+  path: '"redis.url"',
+};
+
+/** The longest delay Node can arm a timer for; beyond it, setTimeout fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const fail = (message: string): never => {
   throw new CacheConfigurationError(message);
@@ -121,6 +157,26 @@ const fail = (message: string): never => {
 
 const seconds = (value: unknown, path: string): number =>
   secondsToMs(value, `CacheModule option "${path}"`, CacheConfigurationError);
+
+/** A duration that arms a Node timer (directly or in ioredis), which would overflow to 1 ms. */
+function timerSeconds(value: unknown, path: string, marginMs = 0): number {
+  const ms = seconds(value, path);
+  if (ms + marginMs > MAX_TIMER_MS) {
+    fail(`CacheModule option "${path}" must be at most ${Math.floor((MAX_TIMER_MS - marginMs) / 1000)} seconds, got ${describe(value)}`);
+  }
+  return ms;
+}
+
+function assertNoOwnedIoredisOptions(ioredis: unknown): void {
+  if (ioredis === undefined) return;
+  assertOptionsObject(ioredis, 'redis.ioredis');
+  const owned = Object.keys(ioredis as object).filter((key) => Object.hasOwn(IOREDIS_OWNED, key));
+  if (owned.length === 0) return;
+  fail(
+    `CacheModule option${owned.length > 1 ? 's' : ''} ${owned.map((key) => `"redis.ioredis.${key}"`).join(', ')} ` +
+      `cannot be passed to ioredis: ${owned.map((key) => `${key} is set by ${IOREDIS_OWNED[key]}`).join('; ')}`,
+  );
+}
 
 function wholeNumber(value: unknown, path: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -134,6 +190,7 @@ function resolveRedis(options: RedisConnectionOptions = {}): ResolvedRedisOption
   assertKnownKeys(options, REDIS_KEYS, 'redis', IOREDIS_HINT);
   assertKnownKeys(options.sentinel, SENTINEL_KEYS, 'redis.sentinel', IOREDIS_HINT);
   assertKnownKeys(options.cluster, CLUSTER_KEYS, 'redis.cluster', `ioredis's Cluster options go in "redis.cluster.options"`);
+  assertNoOwnedIoredisOptions(options.ioredis);
   const url = options.url ?? DEFAULTS.redis.url;
   if (!/^rediss?:\/\//.test(url)) {
     fail(`CacheModule option "redis.url" must start with redis:// or rediss://, got a value that does not`);
@@ -142,10 +199,10 @@ function resolveRedis(options: RedisConnectionOptions = {}): ResolvedRedisOption
     url,
     username: options.username,
     password: options.password,
-    commandTimeoutMs: seconds(options.commandTimeout ?? DEFAULTS.redis.commandTimeout, 'redis.commandTimeout'),
-    connectTimeoutMs: seconds(options.connectTimeout ?? DEFAULTS.redis.connectTimeout, 'redis.connectTimeout'),
+    commandTimeoutMs: timerSeconds(options.commandTimeout ?? DEFAULTS.redis.commandTimeout, 'redis.commandTimeout'),
+    connectTimeoutMs: timerSeconds(options.connectTimeout ?? DEFAULTS.redis.connectTimeout, 'redis.connectTimeout'),
     maxConnections: wholeNumber(options.maxConnections ?? DEFAULTS.redis.maxConnections, 'redis.maxConnections', 1),
-    maxReconnectDelayMs: seconds(
+    maxReconnectDelayMs: timerSeconds(
       options.maxReconnectDelay ?? DEFAULTS.redis.maxReconnectDelay,
       'redis.maxReconnectDelay',
     ),
@@ -223,7 +280,7 @@ function resolveLocks(
   }
   const replicas = wholeNumber(options.replicas ?? DEFAULTS.locks.replicas, 'locks.replicas', 0);
   if (replicas > 0 && redis.cluster) fail(`CacheModule option "locks.replicas" is not supported with "redis.cluster"`);
-  const replicaTimeoutMs = seconds(options.replicaTimeout ?? DEFAULTS.locks.replicaTimeout, 'locks.replicaTimeout');
+  const replicaTimeoutMs = timerSeconds(options.replicaTimeout ?? DEFAULTS.locks.replicaTimeout, 'locks.replicaTimeout');
   if (replicas > 0 && replicaTimeoutMs >= redis.commandTimeoutMs) {
     fail(`CacheModule option "locks.replicaTimeout" must be below "redis.commandTimeout" (${redis.commandTimeoutMs / 1000} s)`);
   }
@@ -232,7 +289,7 @@ function resolveLocks(
     prefix,
     defaultTtlMs: lockTtlToMs(options.defaultTtl ?? DEFAULTS.locks.defaultTtl, option('locks.defaultTtl'), CacheConfigurationError),
     defaultWaitMs: waitToMs(options.defaultWait ?? DEFAULTS.locks.defaultWait, option('locks.defaultWait'), CacheConfigurationError),
-    pollIntervalMs: seconds(options.pollInterval ?? DEFAULTS.locks.pollInterval, 'locks.pollInterval'),
+    pollIntervalMs: timerSeconds(options.pollInterval ?? DEFAULTS.locks.pollInterval, 'locks.pollInterval'),
     replicas,
     replicaTimeoutMs,
   };
@@ -245,6 +302,32 @@ function resolveHttp(options: CacheHttpOptions = {}): ResolvedHttpOptions {
     fail(`CacheModule option "http.trustForwardedHost" must be true or false, got ${describe(trustForwardedHost)}`);
   }
   return { trustForwardedHost };
+}
+
+function resolveWarming(options: CacheWarmingOptions = {}): ResolvedWarmingOptions {
+  assertKnownKeys(options, WARMING_KEYS, 'warming');
+  const flag = (name: 'await' | 'failOnError'): boolean => {
+    const value = options[name] ?? DEFAULTS.warming[name];
+    if (typeof value !== 'boolean') fail(`CacheModule option "warming.${name}" must be true or false, got ${describe(value)}`);
+    return value;
+  };
+  const jitter = options.jitter ?? DEFAULTS.warming.jitter;
+  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter < 1)) {
+    fail(`CacheModule option "warming.jitter" must be a number from 0 to below 1, got ${describe(jitter)}`);
+  }
+  const fleet = options.fleet ?? DEFAULTS.warming.fleet;
+  if (fleet !== 'skip' && fleet !== 'wait') {
+    fail(`CacheModule option "warming.fleet" must be 'skip' or 'wait', got ${describe(fleet)}`);
+  }
+  const resolved = {
+    await: flag('await'),
+    concurrency: wholeNumber(options.concurrency ?? DEFAULTS.warming.concurrency, 'warming.concurrency', 1),
+    failOnError: flag('failOnError'),
+    jitter,
+    fleet,
+  };
+  if (resolved.failOnError && !resolved.await) fail(warmingMessages.failOnErrorInBackground());
+  return resolved;
 }
 
 function resolveCodec(codec: CacheModuleOptions['codec'] = DEFAULTS.codec): CacheCodec | PerValueCodec {
@@ -290,9 +373,11 @@ export function resolveCacheOptions(options: CacheModuleOptions = {}): ResolvedC
       1024,
       bufferConstants.MAX_LENGTH,
     ),
-    leaseTtlMs: seconds(options.leaseTtl ?? DEFAULTS.leaseTtl, 'leaseTtl'),
+    // The margin is single-flight's: a shared load is released 100 ms after its lease expires.
+    leaseTtlMs: timerSeconds(options.leaseTtl ?? DEFAULTS.leaseTtl, 'leaseTtl', 100),
     memoryMaxEntries: wholeNumber(options.memoryMaxEntries ?? DEFAULTS.memoryMaxEntries, 'memoryMaxEntries', 1),
     locks: resolveLocks(options.locks, namespace, domains, redis),
     http: resolveHttp(options.http),
+    warming: resolveWarming(options.warming),
   };
 }

@@ -82,6 +82,10 @@ function urlTarget(url: URL): RedisOptions {
   const query = url.searchParams;
   const db = url.pathname.length > 1 ? url.pathname.slice(1) : (query.get('db') ?? undefined);
   if (db !== undefined && !/^\d+$/.test(db)) throw new CacheConfigurationError(messages.redisUrlDatabase());
+  // The path wins, as in ioredis: a different `?db=` would otherwise be dropped without a word.
+  if (url.pathname.length > 1 && query.has('db') && query.getAll('db').some((other) => Number(other) !== Number(db))) {
+    throw new CacheConfigurationError(messages.redisUrlTwoDatabases());
+  }
   const credentials = url.username || url.password;
   return definedOnly({
     host: url.hostname.replace(/^\[|\]$/g, '') || undefined,
