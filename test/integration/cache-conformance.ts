@@ -441,6 +441,7 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
         corruptEntries: 0,
         staleFillsDiscarded: 0,
         overloaded: 0,
+        warmingErrors: 0,
       });
 
       await cache.get('a'); // miss
@@ -462,6 +463,7 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
       ['set(key, newer)', (c) => c.set('stale:1', 'newer'), 'newer'],
       ['invalidatePattern', (c) => c.invalidatePattern('stale:*'), undefined],
       ['clear()', (c) => c.clear(), undefined],
+      ['deleteMany([key, other])', (c) => c.deleteMany(['other', 'stale:1']), undefined],
     ];
 
     it.each(cases)('a read-through still loading when %s happens does not store its result', async (_, invalidate, expected) => {
@@ -482,6 +484,133 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
       await expect(pending).resolves.toBe('loaded before the change');
       await expect(cache.get('stale:1')).resolves.toBe(expected);
       expect(cache.stats().staleFillsDiscarded).toBe(1);
+    });
+  });
+
+  describe('deleteMany', () => {
+    it('removes every given key in one call and counts those that existed', async () => {
+      await cache.setMany([
+        { key: 'd1', value: 1 },
+        { key: 'd2', value: 2 },
+        { key: 'keep', value: 3 },
+      ]);
+      await expect(cache.deleteMany(['d1', 'd2', 'never', 'd1'])).resolves.toBe(2);
+      await expect(cache.getMany(['d1', 'd2', 'keep'])).resolves.toEqual([undefined, undefined, 3]);
+      await expect(cache.deleteMany([])).resolves.toBe(0);
+    });
+
+    it('refuses a bad key before deleting any', async () => {
+      await cache.set('d1', 1);
+      expect(await failureOf(() => cache.deleteMany(['d1', '__elile:x']))).toBeInstanceOf(CacheArgumentError);
+      await expect(cache.get('d1')).resolves.toBe(1);
+    });
+  });
+
+  describe('fillAbsent (warming)', () => {
+    it('loads and stores only the absent keys, in one load call, and leaves present ones alone', async () => {
+      await cache.set('w:present', 'cached before');
+      const load = jest.fn((keys: readonly string[]) => keys.map((key) => `loaded ${key}`));
+      await expect(cache.fillAbsent(['w:1', 'w:present', 'w:2', 'w:1'], load)).resolves.toEqual({
+        filled: 2,
+        present: 1,
+        refused: 0,
+        skipped: 0,
+        failed: 0,
+      });
+      expect(load).toHaveBeenCalledTimes(1);
+      expect([...load.mock.calls[0][0]].sort()).toEqual(['w:1', 'w:2']);
+      await expect(cache.getMany(['w:1', 'w:2', 'w:present'])).resolves.toEqual(['loaded w:1', 'loaded w:2', 'cached before']);
+    });
+
+    it('does not call the loader when every key is present', async () => {
+      await cache.set('w:1', 'cached');
+      const load = jest.fn((keys: readonly string[]) => keys.map(() => 'loaded'));
+      await expect(cache.fillAbsent(['w:1'], load)).resolves.toMatchObject({ filled: 0, present: 1 });
+      expect(load).not.toHaveBeenCalled();
+    });
+
+    it('leaves a key alone while a read-through holds its lease', async () => {
+      const started = deferred();
+      const gate = deferred<string>();
+      const reading = cache.getOrSet('w:1', async () => {
+        started.resolve();
+        return gate.promise;
+      });
+      await started.promise;
+      const load = jest.fn((keys: readonly string[]) => keys.map(() => 'warmed'));
+      await expect(cache.fillAbsent(['w:1'], load)).resolves.toMatchObject({ filled: 0, present: 1 });
+      expect(load).not.toHaveBeenCalled();
+      gate.resolve('read through');
+      await reading;
+      await expect(cache.get('w:1')).resolves.toBe('read through');
+    });
+
+    const changes: Array<[string, (c: Cache) => Promise<unknown>, unknown]> = [
+      ['set(key, newer)', (c) => c.set('w:1', 'newer'), 'newer'],
+      ['delete(key)', (c) => c.delete('w:1'), undefined],
+      ['invalidateTags([its tag])', (c) => c.invalidateTags(['t']), undefined],
+      ['clear()', (c) => c.clear(), undefined],
+    ];
+
+    it.each(changes)('a key changed by %s while its warmer loads keeps the newer state', async (_, change, expected) => {
+      const started = deferred();
+      const gate = deferred<string[]>();
+      const warming = cache.fillAbsent(
+        ['w:1', 'w:2'],
+        async () => {
+          started.resolve();
+          return gate.promise;
+        },
+        { tags: () => ['t'] },
+      );
+      await started.promise;
+      await change(cache);
+      gate.resolve(['stale 1', 'stale 2']);
+      const result = await warming;
+
+      await expect(cache.get('w:1')).resolves.toBe(expected);
+      expect(result.refused).toBeGreaterThanOrEqual(1);
+      expect(result.filled + result.refused).toBe(2);
+      expect(cache.stats().staleFillsDiscarded).toBe(result.refused);
+    });
+
+    it('gives the leases back when the loader fails, and counts the keys in warmingErrors', async () => {
+      await expect(
+        cache.fillAbsent(['w:1', 'w:2'], () => {
+          throw new Error('source down');
+        }),
+      ).rejects.toThrow('source down');
+      expect(cache.stats().warmingErrors).toBe(2);
+      // No lease left behind: a read-through right away loads and stores.
+      await expect(cache.getOrSet('w:1', () => 'after')).resolves.toBe('after');
+      await expect(cache.get('w:1')).resolves.toBe('after');
+    });
+
+    it('refuses a loader that returns a value count other than its keys, storing nothing', async () => {
+      const error = await failureOf(() => cache.fillAbsent(['w:1', 'w:2'], () => ['only one']));
+      expect(error).toBeInstanceOf(CacheArgumentError);
+      expect((error as Error).message).toContain('given 2 keys and returned 1 values');
+      await expect(cache.getOrSet('w:1', () => 'after')).resolves.toBe('after');
+    });
+
+    it('skips keys whose value is undefined (nothing to cache)', async () => {
+      await expect(cache.fillAbsent(['w:1', 'w:2'], (keys) => keys.map((key) => (key === 'w:1' ? undefined : 2)))).resolves.toEqual({
+        filled: 1,
+        present: 0,
+        refused: 0,
+        skipped: 1,
+        failed: 0,
+      });
+      await expect(cache.getOrSet('w:1', () => 'loaded later')).resolves.toBe('loaded later');
+    });
+
+    it.each([[-0.1], [1], [NaN], ['0.1']])('refuses jitter %p before writing anything', async (jitter) => {
+      const load = jest.fn((keys: readonly string[]) => keys);
+      expect(await failureOf(() => cache.fillAbsent(['w:1'], load, { jitter: jitter as number }))).toBeInstanceOf(
+        CacheArgumentError,
+      );
+      expect(load).not.toHaveBeenCalled();
+      await expect(cache.getOrSet('w:1', () => 'free')).resolves.toBe('free');
     });
   });
 

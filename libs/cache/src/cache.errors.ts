@@ -87,6 +87,55 @@ export class CacheInvalidationIncompleteError extends CacheError {
   }
 }
 
+/** One part of an invalidation rule that could not be carried out. */
+export interface InvalidationFailure {
+  /** The cache domain of the part. */
+  readonly domain: string;
+  /** Keys that may still be cached. */
+  readonly keys: readonly string[];
+  /** Tags whose entries may still be cached. */
+  readonly tags: readonly string[];
+  /** Key patterns (opt-in sweeps) whose entries may still be cached. */
+  readonly patterns: readonly string[];
+  /** Why: the typed error of the store (`CacheUnavailableError`, `CacheTimeoutError`, …). */
+  readonly error: unknown;
+}
+
+/**
+ * A `CacheInvalidator` rule could not be carried out in full: every part was attempted, and
+ * `notInvalidated` names each one that failed (domain, keys, tags) with its error; `cause` is the
+ * first of those errors. Entries it names may be served stale until their TTL: retry the rule,
+ * or fail the write that called it.
+ */
+export class CacheInvalidationError extends CacheError {
+  readonly code = 'ELILE_CACHE_INVALIDATION';
+
+  constructor(
+    message: string,
+    /** The rule, e.g. `invalidateSubject`. */
+    readonly rule: string,
+    readonly notInvalidated: readonly InvalidationFailure[],
+  ) {
+    super(message, { cause: notInvalidated[0]?.error });
+  }
+}
+
+/**
+ * Warming at bootstrap with `warming.failOnError` found errors (a warmer or its loader threw, or
+ * the cache failed); `failures` holds the count per domain and `cause` the first error.
+ */
+export class CacheWarmingError extends CacheError {
+  readonly code = 'ELILE_CACHE_WARMING';
+
+  constructor(
+    message: string,
+    readonly failures: Readonly<Record<string, number>>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** Bytes in the store could not be decoded; the cache treats them as a miss and deletes them. */
 export class CacheDecodeError extends CacheError {
   readonly code = 'ELILE_CACHE_DECODE';

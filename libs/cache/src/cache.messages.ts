@@ -147,8 +147,9 @@ export const invalidationMessages = {
 /** Sentences about cache warming (`CacheWarming`, `@CacheWarmer`). */
 export const warmingMessages = {
   badJitter: (got: string) => `Warming jitter must be a number from 0 to below 1, got ${got}`,
-  misalignedValues: (expected: number, got: string) =>
-    `A warmer's load was given ${expected} keys and returned ${got}; it must return one value per key, in order`,
+  misalignedValues: (expected: number, got: number | string) =>
+    `A warmer's load was given ${expected} keys and returned ${typeof got === 'number' ? `${got} values` : got}; ` +
+    `it must return an array of one value per key, in order`,
   badWarmup: (warmer: string, got: string) =>
     `${warmer} must return { keys: string[], load(keys) }, got ${got}`,
   scopedWarmer: (warmer: string) =>

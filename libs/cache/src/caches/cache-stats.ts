@@ -19,6 +19,11 @@ export interface CacheStats {
    * outstanding (reads went to their loader); also counted in `errors`.
    */
   readonly overloaded: number;
+  /**
+   * Entries that warming (`fillAbsent`) could not preload: their loader failed, or the cache did
+   * (the latter also counted in `errors`).
+   */
+  readonly warmingErrors: number;
 }
 
 export class CacheCounters {
@@ -29,6 +34,7 @@ export class CacheCounters {
   corruptEntries = 0;
   staleFillsDiscarded = 0;
   overloaded = 0;
+  warmingErrors = 0;
 
   snapshot(): CacheStats {
     const reads = this.hits + this.misses;
@@ -41,6 +47,7 @@ export class CacheCounters {
       corruptEntries: this.corruptEntries,
       staleFillsDiscarded: this.staleFillsDiscarded,
       overloaded: this.overloaded,
+      warmingErrors: this.warmingErrors,
     };
   }
 }

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { CacheArgumentError, CacheDecodeError, type CacheError, CacheOverloadedError } from '../cache.errors';
-import { messages } from '../cache.messages';
+import { messages, warmingMessages } from '../cache.messages';
 import { EntryCodec, LEASED } from '../codec/entry-codec';
 import { describe, secondsToMs } from '../options/duration.util';
 import type { ResolvedDomain } from '../options/resolve-options';
@@ -49,6 +49,38 @@ export interface CacheEntry<T> {
   /** Time to live in seconds; the domain's default when omitted. */
   ttl?: number;
 }
+
+/** Options of one `fillAbsent` call. */
+export interface FillAbsentOptions<T> {
+  /** Time to live in seconds; the domain's default when omitted. */
+  ttl?: number;
+  /**
+   * Spread of the TTLs, as a fraction: each entry lives `ttl × (1 ± jitter)`, drawn uniformly, so
+   * that entries filled together do not expire together. From 0 (every entry gets `ttl`) to
+   * below 1.
+   * @default 0
+   */
+  jitter?: number;
+  /** Tags of each entry, from its value and key. */
+  tags?: (value: T, key: string) => readonly string[];
+}
+
+/** What `fillAbsent` did with its keys; each key is counted once. */
+export interface FillAbsentResult {
+  /** Stored. */
+  readonly filled: number;
+  /** Left alone: they held a value, or another read-through's lease. */
+  readonly present: number;
+  /** Not stored because the key was set, deleted or invalidated while loading (newer state kept). */
+  readonly refused: number;
+  /** Not stored because the loader returned `undefined` for them (nothing to cache). */
+  readonly skipped: number;
+  /** Not stored because the cache failed (counted in `errors` and logged). */
+  readonly failed: number;
+}
+
+/** How one lease-checked fill ended. */
+type FillOutcome = 'filled' | 'refused' | 'skipped' | 'failed';
 
 const MISS = Symbol('elile.cache.miss');
 /** Covers the round trip between starting a load and its lease's TTL starting in Redis. */
@@ -156,6 +188,17 @@ export class CacheService<T = unknown> {
     return (await this.store.delete([fullKey])) > 0;
   }
 
+  /**
+   * Removes several entries in one round trip; returns how many existed.
+   * @throws CacheUnavailableError | CacheTimeoutError when the invalidation may not have happened.
+   * @throws CacheArgumentError for an empty key or one in the reserved space, before deleting any.
+   */
+  async deleteMany(keys: readonly string[], options?: KeyOptions): Promise<number> {
+    const fullKeys = new Set(keys.map((key) => this.fullKey(key, options?.scope)));
+    this.loads.forget((loading) => fullKeys.has(loading));
+    return this.store.delete([...fullKeys]);
+  }
+
   /** Whether a value is cached under `key` (a read-through in progress does not count). */
   async exists(key: string, options?: KeyOptions): Promise<boolean> {
     const fullKey = this.fullKey(key, options?.scope);
@@ -200,6 +243,80 @@ export class CacheService<T = unknown> {
     const cached = this.decodeRead(fullKey, entry);
     if (cached !== MISS) return cached;
     return this.loads.run(fullKey, () => this.fillThrough(fullKey, loader, ttlMs, options));
+  }
+
+  /**
+   * Preloads the keys that hold nothing, with the read-through rule of `getOrSet`: each absent
+   * key's lease is taken before `load` runs, and each result is stored only if its lease survived.
+   * A key set, deleted or invalidated while loading keeps that newer state; keys holding a value
+   * (or another read-through's lease) are left alone and not passed to `load`. `load` receives
+   * the absent keys and returns their values in the same order; it must settle within `leaseTtl`,
+   * after which its results can no longer be stored.
+   *
+   * Cache failures never fail this call (the keys they hit are counted as `failed`).
+   * @throws the loader's error, after giving the leases back (nothing is stored).
+   * @throws CacheArgumentError for a bad key, ttl or jitter (before anything is written), or when
+   *   `load` returns a different number of values than it was given keys (nothing is stored).
+   */
+  async fillAbsent(
+    keys: readonly string[],
+    load: (absent: readonly string[]) => ReadonlyArray<T> | Promise<ReadonlyArray<T>>,
+    options: FillAbsentOptions<T> = {},
+  ): Promise<FillAbsentResult> {
+    const unique = [...new Set(keys)];
+    const fullKeys = unique.map((key) => this.fullKey(key));
+    const ttlMs = this.ttlMs(options.ttl);
+    const jitter = options.jitter ?? 0;
+    if (typeof jitter !== 'number' || !(jitter >= 0 && jitter < 1)) {
+      throw new CacheArgumentError(warmingMessages.badJitter(describe(jitter)));
+    }
+    const result = { filled: 0, present: 0, refused: 0, skipped: 0, failed: 0 };
+    const leased: Array<{ key: string; fullKey: string; lease: Buffer }> = [];
+    await Promise.all(
+      fullKeys.map(async (fullKey, i) => {
+        const lease = this.entries.newLease();
+        try {
+          if ((await this.store.setIfAbsent(fullKey, lease, this.leaseTtlMs)) === undefined) {
+            leased.push({ key: unique[i], fullKey, lease });
+          } else result.present++;
+        } catch (error) {
+          this.degrade('fillAbsent', error);
+          result.failed++;
+        }
+      }),
+    );
+    if (leased.length === 0) {
+      this.counters.warmingErrors += result.failed;
+      return result;
+    }
+
+    let values: ReadonlyArray<T>;
+    try {
+      values = await Promise.resolve().then(() => load(leased.map(({ key }) => key)));
+      if (!Array.isArray(values) || values.length !== leased.length) {
+        throw new CacheArgumentError(warmingMessages.misalignedValues(leased.length, Array.isArray(values) ? values.length : describe(values)));
+      }
+    } catch (error) {
+      this.counters.warmingErrors += leased.length + result.failed;
+      await Promise.all(leased.map(({ fullKey, lease }) => this.releaseLease(fullKey, lease)));
+      throw error;
+    }
+    const { tags } = options;
+    const outcomes = await Promise.all(
+      leased.map(({ key, fullKey, lease }, i) =>
+        this.fill(
+          fullKey,
+          lease,
+          values[i],
+          jittered(ttlMs, jitter),
+          { tags: tags && ((value: T) => tags(value, key)) },
+          'fillAbsent',
+        ),
+      ),
+    );
+    for (const outcome of outcomes) result[outcome]++;
+    this.counters.warmingErrors += result.failed;
+    return result;
   }
 
   /** Values of several keys in one round trip, aligned with `keys`; misses are `undefined`. */
@@ -316,32 +433,37 @@ export class CacheService<T = unknown> {
     return value;
   }
 
+  /** Stores a loaded value in place of its lease, unless the lease is gone or a tag was invalidated. */
   private async fill(
     fullKey: string,
     lease: Buffer,
     value: T,
     ttlMs: number,
-    { tags: tagSource, unless }: GetOrSetOptions<T>,
-  ): Promise<void> {
+    { tags: tagSource, unless }: Pick<GetOrSetOptions<T>, 'tags' | 'unless'>,
+    operation = 'getOrSet',
+  ): Promise<FillOutcome> {
     let bytes: Buffer;
     let tags: EntryTags | undefined;
     try {
       // `undefined` is what `get` returns for a miss, so it is not cached: it is not a failure.
       if (value === undefined || unless?.(value)) {
         await this.releaseLease(fullKey, lease);
-        return;
+        return 'skipped';
       }
       tags = tagSource ? this.entryTags(typeof tagSource === 'function' ? tagSource(value) : tagSource) : undefined;
       bytes = this.entries.encode(value);
     } catch (error) {
-      this.degradeWrite('getOrSet', error);
+      this.degradeWrite(operation, error);
       await this.releaseLease(fullKey, lease);
-      return;
+      return 'failed';
     }
     try {
-      if (!(await this.store.replaceIf(fullKey, lease, bytes, ttlMs, tags))) this.counters.staleFillsDiscarded++;
+      if (await this.store.replaceIf(fullKey, lease, bytes, ttlMs, tags)) return 'filled';
+      this.counters.staleFillsDiscarded++;
+      return 'refused';
     } catch (error) {
-      this.degradeWrite('getOrSet', error);
+      this.degradeWrite(operation, error);
+      return 'failed';
     }
   }
 
@@ -416,6 +538,11 @@ export class CacheService<T = unknown> {
   private ttlMs(ttl: number | undefined): number {
     return ttl === undefined ? this.domain.ttlMs : secondsToMs(ttl, 'TTL');
   }
+}
+
+/** `ttlMs` moved by up to `jitter` of itself either way, uniformly; at least 1 ms. */
+function jittered(ttlMs: number, jitter: number): number {
+  return jitter === 0 ? ttlMs : Math.max(1, Math.round(ttlMs * (1 + jitter * (2 * Math.random() - 1))));
 }
 
 function reasonOf(error: unknown): string {

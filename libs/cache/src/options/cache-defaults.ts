@@ -49,4 +49,16 @@ export const DEFAULTS = Object.freeze({
     // Trusting the header without a proxy that sets it lets clients pick their cache key's host.
     trustForwardedHost: false,
   }),
+  warming: Object.freeze({
+    // A slow source must not delay readiness unless the application asks for it.
+    await: false,
+    // Enough to overlap round trips, few enough not to crowd out the traffic the source serves.
+    concurrency: 4,
+    failOnError: false,
+    jitter: 0.1,
+    fleet: 'skip' as const,
+  }),
 });
+
+/** Keys per `load` call of a warmer that does not say (`Warmup.batchSize`). */
+export const DEFAULT_WARM_BATCH_SIZE = 100;

@@ -126,6 +126,39 @@ export interface CacheHttpOptions {
   trustForwardedHost?: boolean;
 }
 
+/** Cache warming at bootstrap (`@CacheWarmer`, `CacheWarming`). */
+export interface CacheWarmingOptions {
+  /**
+   * Await the warm-up at bootstrap, so that `app.init()` (and `listen`) resolve once it is done;
+   * otherwise it runs in the background and `CacheWarming.ready` tells when it ended.
+   * @default false
+   */
+  await?: boolean;
+  /**
+   * Most load batches of one domain's warmers in flight at once.
+   * @default 4
+   */
+  concurrency?: number;
+  /**
+   * Fail the boot with `CacheWarmingError` when warming had errors (a warmer or its loader threw,
+   * or the cache failed). Needs `await: true`; otherwise errors are counted and logged.
+   * @default false
+   */
+  failOnError?: boolean;
+  /**
+   * Spread of the TTLs of warmed entries, as a fraction: each lives `ttl × (1 ± jitter)`, drawn
+   * uniformly, so that a warmed set does not expire all at once. From 0 to below 1.
+   * @default 0.1
+   */
+  jitter?: number;
+  /**
+   * What an instance does when another one is warming a domain (one warm-up per fleet, under a
+   * lock): `'skip'` it, or `'wait'` until that warm-up ends (then skip it, as it is fresh).
+   * @default 'skip'
+   */
+  fleet?: 'skip' | 'wait';
+}
+
 /**
  * Options of `CacheModule.forRoot()` / `forRootAsync()`. A key the module does not know, at any
  * level it owns, is refused at boot with `CacheConfigurationError`; the objects passed through to
@@ -185,4 +218,6 @@ export interface CacheModuleOptions {
   locks?: CacheLockOptions;
   /** How cached controller responses read the request (`CacheInterceptor`). */
   http?: CacheHttpOptions;
+  /** Cache warming: awaited or in the background, concurrency, errors, TTL jitter, fleet. */
+  warming?: CacheWarmingOptions;
 }

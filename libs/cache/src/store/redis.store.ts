@@ -20,8 +20,13 @@ const NOW_MS = `local function nowMs()
 end
 local function ms(n) return string.format('%.0f', n) end`;
 
-/** The most members one script call removes from a tag's index, so that no call blocks Redis long. */
+/** The most members one script call removes from tag indexes, so that no call blocks Redis long. */
 const TAG_BATCH = 500;
+/**
+ * The most tags one script call marks or reads, so that invalidating thousands of tags at once
+ * still runs as short calls (and no call carries an unbounded argument list).
+ */
+const TAGS_PER_CALL = 500;
 /**
  * The most expired members one write prunes from a tag's index. Each write adds at most one, so
  * pruning outpaces growth, and a write after a burst of expiries still does bounded work.
@@ -85,23 +90,32 @@ local now = ms(nowMs())
 for i = 1, #KEYS do redis.call('SET', KEYS[i], now, 'PX', ARGV[1]) end
 return 1`;
 
-// Then, called until it reports nothing left: deletes up to ARGV[1] members of a tag's index
-// (KEYS[1]) and their entries. Expired members are only dropped from the index: their entry is
+// Then, called until every index is empty: deletes up to ARGV[1] members, taken from the tags'
+// indexes (KEYS) in order, and their entries, so that one call serves many small tags and a large
+// tag takes several short calls. Expired members are only dropped from the index: their entry is
 // gone, and a value now under such a key was written later without this tag.
-// Returns { entries deleted, members left }.
-const DELETE_TAG_BATCH = `${NOW_MS}
+// Returns { entries deleted, how many leading indexes are now empty }.
+const DELETE_TAGGED_BATCH = `${NOW_MS}
 ${PRUNE_EXPIRED}
-local limit = tonumber(ARGV[1])
-local live = limit - pruneExpired(KEYS[1], nowMs(), limit)
+local budget = tonumber(ARGV[1])
+local now = nowMs()
 local deleted = 0
-if live > 0 then
-  local members = redis.call('ZRANGE', KEYS[1], 0, live - 1)
-  if #members > 0 then
-    redis.call('ZREMRANGEBYRANK', KEYS[1], 0, #members - 1)
-    deleted = redis.call('UNLINK', unpack(members))
+local drained = 0
+for i = 1, #KEYS do
+  if budget <= 0 then break end
+  budget = budget - pruneExpired(KEYS[i], now, budget)
+  if budget > 0 then
+    local members = redis.call('ZRANGE', KEYS[i], 0, budget - 1)
+    if #members > 0 then
+      redis.call('ZREMRANGEBYRANK', KEYS[i], 0, #members - 1)
+      deleted = deleted + redis.call('UNLINK', unpack(members))
+      budget = budget - #members
+    end
   end
+  if redis.call('ZCARD', KEYS[i]) > 0 then break end
+  drained = i
 end
-return { deleted, redis.call('ZCARD', KEYS[1]) }`;
+return { deleted, drained }`;
 
 // ARGV: how many leading bytes. One script, so that the head and the length describe one entry.
 const PEEK = `
@@ -115,7 +129,7 @@ interface ScriptCommands {
   elileReplaceIf(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<number>;
   elileSetTagged(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<number>;
   elileMarkTagsInvalidated(numberOfKeys: number, ...args: Array<string | number>): Promise<number>;
-  elileDeleteTagBatch(members: string, limit: number): Promise<[deleted: number, left: number]>;
+  elileDeleteTaggedBatch(numberOfKeys: number, ...args: Array<string | number>): Promise<[deleted: number, drained: number]>;
 }
 
 const tagKeys = (tags: EntryTags | undefined): string[] =>
@@ -137,7 +151,7 @@ export class RedisStore implements CacheStore {
       connection.defineCommand('elileReplaceIf', { lua: REPLACE_IF });
       connection.defineCommand('elileSetTagged', { lua: SET_TAGGED });
       connection.defineCommand('elileMarkTagsInvalidated', { lua: MARK_TAGS_INVALIDATED });
-      connection.defineCommand('elileDeleteTagBatch', { numberOfKeys: 1, lua: DELETE_TAG_BATCH });
+      connection.defineCommand('elileDeleteTaggedBatch', { lua: DELETE_TAGGED_BATCH });
     }
     this.scripts = connection as unknown as ScriptCommands;
   }
@@ -200,11 +214,13 @@ export class RedisStore implements CacheStore {
   }
 
   /**
-   * Marks every tag invalidated first, then deletes each tag's entries in batches of TAG_BATCH, one
-   * short script call each, so that a large tag does not block Redis for the length of it. Writes
-   * to the tag after the marker are fresh; a batch may delete some of them too (a miss, never a
-   * stale read). The loop ends: a batch removes more members than tagged writes can add between
-   * two calls. A failure part-way leaves the rest indexed, so calling again finishes the job.
+   * Marks every tag invalidated first, then deletes the tags' entries in batches of TAG_BATCH
+   * members, one short script call each, so that a large tag does not block Redis for the length
+   * of it. Many small tags share a call (up to TAGS_PER_CALL tags each): invalidating 100 tags of
+   * a few entries is two round trips, not one per tag. Writes to a tag after the marker are fresh;
+   * a batch may delete some of them too (a miss, never a stale read). The loop ends: a batch
+   * removes more members than tagged writes can add between two calls. A failure part-way leaves
+   * the rest indexed, so calling again finishes the job.
    */
   async invalidateTags(tags: readonly TagKeys[], leaseTtlMs: number): Promise<number> {
     if (tags.length === 0) return 0;
@@ -226,28 +242,33 @@ export class RedisStore implements CacheStore {
    */
   private async markTagsInvalidated(tags: readonly TagKeys[], leaseTtlMs: number): Promise<boolean> {
     const markers = tags.map(({ invalidatedAt }) => invalidatedAt);
-    try {
+    const calls: Array<Promise<number>> = [];
+    for (let start = 0; start < markers.length; start += TAGS_PER_CALL) {
+      const chunk = markers.slice(start, start + TAGS_PER_CALL);
       // Remembered a little longer than any lease lives, so every fill that began before is refused.
-      await this.client.run('evalsha', () =>
-        this.scripts.elileMarkTagsInvalidated(markers.length, ...markers, leaseTtlMs + 1000),
+      calls.push(
+        this.client.run('evalsha', () => this.scripts.elileMarkTagsInvalidated(chunk.length, ...chunk, leaseTtlMs + 1000)),
       );
-      return true;
-    } catch (error) {
-      if (error instanceof CacheCommandError && error.isOutOfMemory) return false;
-      throw error;
     }
+    const failures = (await Promise.allSettled(calls)).flatMap((outcome) =>
+      outcome.status === 'rejected' ? [outcome.reason as unknown] : [],
+    );
+    const isOutOfMemory = (error: unknown) => error instanceof CacheCommandError && error.isOutOfMemory;
+    const other = failures.find((error) => !isOutOfMemory(error));
+    if (other !== undefined) throw other;
+    return failures.length === 0;
   }
 
   private async deleteTagged(tags: readonly TagKeys[]): Promise<number> {
     let deleted = 0;
-    for (const { members } of tags) {
-      for (let left = 1; left > 0; ) {
-        const [batchDeleted, batchLeft] = await this.client.run('evalsha', () =>
-          this.scripts.elileDeleteTagBatch(members, TAG_BATCH),
-        );
-        deleted += batchDeleted;
-        left = batchLeft;
-      }
+    let left = tags.map(({ members }) => members);
+    while (left.length > 0) {
+      const keys = left.slice(0, TAGS_PER_CALL);
+      const [batchDeleted, drained] = await this.client.run('evalsha', () =>
+        this.scripts.elileDeleteTaggedBatch(keys.length, ...keys, TAG_BATCH),
+      );
+      deleted += batchDeleted;
+      left = left.slice(drained);
     }
     return deleted;
   }
