@@ -237,6 +237,60 @@ describe('tag indexes on the Redis store', () => {
   });
 });
 
+describe('invalidating many tags at once on the Redis store', () => {
+  let fixture: StoreFixture;
+  let raw: Redis;
+
+  beforeAll(() => {
+    raw = rawRedis(testRedisUrl());
+  });
+
+  beforeEach(async () => {
+    fixture = await makeStore('redis');
+  });
+
+  afterEach(async () => {
+    await fixture.close();
+  });
+
+  afterAll(async () => {
+    await closeRaw(raw);
+  });
+
+  it('serves 1,000 tags in a few calls, a large tag among them included, and deletes exactly their entries', async () => {
+    const key = (name: string) => `${fixture.prefix}${name}`;
+    const tags = Array.from({ length: 1_000 }, (_, i) => tagOf(fixture.prefix, `t${i}`));
+    // The large tag sits where one call's share of tags ends and the next begins.
+    const big = tags[499];
+    await Promise.all(tags.map((tag, i) => (tag === big ? undefined : fixture.store.set(key(`small-${i}`), value('v'), 60_000, tagged(tag)))));
+    await Promise.all(Array.from({ length: 1_200 }, (_, i) => fixture.store.set(key(`big-${i}`), value('v'), 60_000, tagged(big))));
+    const other = tagOf(fixture.prefix, 'other');
+    await fixture.store.set(key('other'), value('kept'), 60_000, tagged(other));
+
+    const client = clients[clients.length - 1];
+    const connection = client.connection as Redis;
+    const send = connection.sendCommand.bind(connection);
+    let sent = 0;
+    connection.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
+      sent++;
+      return send(...args);
+    }) as Redis['sendCommand'];
+    try {
+      await expect(fixture.store.invalidateTags(tags, LEASE_TTL_MS)).resolves.toBe(999 + 1_200);
+    } finally {
+      connection.sendCommand = send;
+    }
+    // Two marking calls (500 tags each) and ceil(2,199 / 500) deletion calls, give or take one
+    // for the NOSCRIPT fallback of a script this server has not seen: never one per tag.
+    expect(sent).toBeLessThanOrEqual(10);
+
+    await expect(raw.exists(key('small-0'), key('small-999'), key('big-0'), key('big-1199'))).resolves.toBe(0);
+    await expect(raw.exists(...tags.map((tag) => tag.members))).resolves.toBe(0);
+    await expect(raw.exists(...tags.map((tag) => tag.invalidatedAt))).resolves.toBe(tags.length);
+    await expect(fixture.store.get(key('other'))).resolves.toEqual(value('kept'));
+  });
+});
+
 interface SlowlogEntry {
   readonly id: number;
   readonly durationUs: number;

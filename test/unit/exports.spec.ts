@@ -43,6 +43,11 @@ const RUNTIME_EXPORTS = [
   'WithLock',
   'currentLock',
   'LockInterceptor',
+  'CacheInvalidator',
+  'CacheInvalidationError',
+  'invalidationTag',
+  'invalidationTags',
+  'CacheWarmingError',
 ];
 
 /**

@@ -10,6 +10,7 @@ import {
 import { CacheRegistry } from './caches/cache.registry';
 import { getCacheToken } from './caches/cache-token.util';
 import { AdviceExplorer } from './interception/advice.explorer';
+import { CacheInvalidator } from './invalidation/cache-invalidator';
 import { LockService } from './lock/lock.service';
 import { MemoryLockBackend } from './lock/memory-lock.backend';
 import { RedisLockBackend } from './lock/redis-lock.backend';
@@ -59,6 +60,7 @@ const coreProviders: Provider[] = [
     inject: [CACHE_OPTIONS, RedisClient],
   },
   LockService,
+  CacheInvalidator,
 ];
 
 function domainProviders(domains: readonly string[]): Provider[] {
@@ -101,7 +103,7 @@ function withCore(definition: DynamicModule, declaredDomains: readonly string[])
     global: true,
     imports: [...(definition.imports ?? []), DiscoveryModule],
     providers: [...(definition.providers ?? []), ...coreProviders],
-    exports: [RedisClient, CacheRegistry, LockService],
+    exports: [RedisClient, CacheRegistry, LockService, CacheInvalidator],
   };
   const domains = domainProviders([...BUILT_IN_DOMAIN_NAMES, ...declaredDomains]);
   return {

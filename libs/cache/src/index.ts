@@ -5,23 +5,27 @@ export {
   CacheConfigurationError,
   CacheDecodeError,
   CacheError,
+  CacheInvalidationError,
   CacheInvalidationIncompleteError,
   CacheOverloadedError,
   CacheRedisError,
   CacheSerializationError,
   CacheTimeoutError,
   CacheUnavailableError,
+  CacheWarmingError,
   LockError,
   LockLostError,
   LockNotAcquiredError,
   LockReplicationError,
 } from './cache.errors';
+export type { InvalidationFailure } from './cache.errors';
 export type {
   CacheDomainOptions,
   CacheHttpOptions,
   CacheLockOptions,
   CacheModuleOptions,
   CacheStoreKind,
+  CacheWarmingOptions,
   RedisConnectionOptions,
 } from './options/cache-module-options.interface';
 export { DEFAULT_DOMAINS } from './options/cache-defaults';
@@ -33,7 +37,14 @@ export type { CacheCodec } from './codec/codec.interface';
 export { JsonCodec } from './codec/json.codec';
 export { MsgpackCodec } from './codec/msgpack.codec';
 export { CacheService } from './caches/cache.service';
-export type { CacheEntry, GetOrSetOptions, SetOptions, TagSource } from './caches/cache.service';
+export type {
+  CacheEntry,
+  FillAbsentOptions,
+  FillAbsentResult,
+  GetOrSetOptions,
+  SetOptions,
+  TagSource,
+} from './caches/cache.service';
 export type { CacheStats } from './caches/cache-stats';
 export { CacheRegistry } from './caches/cache.registry';
 export { getCacheToken } from './caches/cache-token.util';
@@ -50,3 +61,6 @@ export { WithLock } from './decorators/with-lock.decorator';
 export type { WithLockOptions } from './decorators/with-lock.decorator';
 export { currentLock } from './lock/current-lock';
 export { LockInterceptor } from './interception/lock.interceptor';
+export { CacheInvalidator } from './invalidation/cache-invalidator';
+export type { InvalidationBatch, InvalidationPart, InvalidationRuleOptions } from './invalidation/cache-invalidator';
+export { invalidationTag, invalidationTags } from './invalidation/invalidation-tags';
