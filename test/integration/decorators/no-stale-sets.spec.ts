@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CacheRegistry, type CacheService } from '@elile/cache';
+import { CacheInvalidator, CacheRegistry, type CacheService, invalidationTags } from '@elile/cache';
 import { createDecoratedApp, type StoreKind } from '../../fixtures/decorated-app';
 import {
   createRowsDatabase,
@@ -12,6 +12,7 @@ import {
   VersionedRepository,
   type VersionedRow,
 } from '../../fixtures/versioned.repository';
+import { SubjectScreeningsRepository } from '../../fixtures/subject-screenings.repository';
 import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../../support/test-redis';
 
 /**
@@ -101,6 +102,38 @@ class NaiveRepository implements RaceParticipant {
 }
 
 /**
+ * The naive read-through on the tag path: its screening entry carries the subject's tag, and the
+ * update is `invalidateSubject`; without a lease, a load from before the invalidation still lands.
+ */
+class NaiveTaggedRepository implements RaceParticipant {
+  private readonly select: Database.Statement<[string], VersionedRow>;
+  private readonly bump: Database.Statement<[string]>;
+
+  constructor(
+    private readonly cache: CacheService<unknown>,
+    private readonly invalidator: CacheInvalidator,
+    db: Database.Database,
+  ) {
+    this.select = db.prepare('SELECT id, version FROM rows WHERE id = ?');
+    this.bump = db.prepare('UPDATE rows SET version = version + 1 WHERE id = ?');
+  }
+
+  async read(id: string): Promise<VersionedRow> {
+    const hit = (await this.cache.get(`naive-of:${id}`)) as VersionedRow | undefined;
+    if (hit !== undefined) return hit;
+    const row = { ...this.select.get(id)! };
+    await jitter(3);
+    await this.cache.set(`naive-of:${id}`, row, { tags: [invalidationTags.subject(id)] });
+    return row;
+  }
+
+  async update(id: string): Promise<void> {
+    this.bump.run(id);
+    await this.invalidator.invalidateSubject(id);
+  }
+}
+
+/**
  * Redis: two applications ("processes") share the cache and the SQLite file, each with its own
  * connections, so cross-instance races happen too. Memory: one application (a memory cache is
  * per process, so a second instance would not see the first one's evictions by design).
@@ -125,7 +158,7 @@ describe.each<[StoreKind, number]>([
         await createDecoratedApp({
           store,
           namespace: storeNamespace,
-          providers: [rowsDatabaseProvider(join(directory, 'rows.db')), VersionedRepository],
+          providers: [rowsDatabaseProvider(join(directory, 'rows.db')), VersionedRepository, SubjectScreeningsRepository],
         }),
       );
     }
@@ -161,6 +194,41 @@ describe.each<[StoreKind, number]>([
     // The race really happened: some fills were refused because an eviction overtook them.
     const discarded = apps.reduce((sum, app) => sum + rows(app).stats().staleFillsDiscarded, 0);
     expect(discarded).toBeGreaterThan(0);
+  });
+
+  it("CacheInvalidator.invalidateSubject: after every round, no screening cached with the subject's tag differs from SQLite", async () => {
+    const screenings = (app: INestApplication) => app.get(CacheRegistry).get<VersionedRow>('screening');
+    const cache = screenings(apps[0]);
+    const result = await race(
+      apps.map((app) => app.get(SubjectScreeningsRepository)),
+      (id) => cache.get(`of:${id}`),
+      (id) => repositories[0].current(id),
+    );
+    expect(result).toEqual({ staleEntries: 0, staleAtEnd: [] });
+    for (const app of apps) {
+      for (const id of IDS) {
+        const entry = await screenings(app).get(`of:${id}`);
+        if (entry !== undefined) expect(entry).toEqual(repositories[0].current(id));
+      }
+    }
+    // Fills overtaken by the tag invalidation were refused: the race really happened on this path.
+    const discarded = apps.reduce((sum, app) => sum + screenings(app).stats().staleFillsDiscarded, 0);
+    expect(discarded).toBeGreaterThan(0);
+  });
+
+  it('the same race with a naive get/load/set read-through and invalidateSubject does leave stale entries', async () => {
+    const naive = apps.map(
+      (app, i) =>
+        new NaiveTaggedRepository(app.get(CacheRegistry).get('screening'), app.get(CacheInvalidator), naiveDatabases[i]),
+    );
+    const select = naiveDatabases[0].prepare<[string], VersionedRow>('SELECT id, version FROM rows WHERE id = ?');
+    const cache = apps[0].get(CacheRegistry).get<VersionedRow>('screening');
+    const result = await race(
+      naive,
+      (id) => cache.get(`naive-of:${id}`),
+      (id) => select.get(id)!,
+    );
+    expect(result.staleEntries).toBeGreaterThan(0);
   });
 
   it('the same race with a naive get/load/set read-through does leave stale entries', async () => {
