@@ -99,9 +99,10 @@ export const lockMessages = {
   notificationsUnavailable: (reason: string) =>
     `Lock release notifications are unavailable (${reason}); waiting acquires poll until they are back`,
   unsafeEvictionPolicy: (policy: string) =>
-    `Locks are not safe on this Redis: maxmemory-policy is "${policy}", so under memory pressure Redis ` +
-    `may evict a held lock's key and let a second owner take it. Set maxmemory-policy to noeviction ` +
-    `on this Redis, or keep locks on a separate Redis that has it.`,
+    `Locks and tag invalidation are not safe on this Redis: maxmemory-policy is "${policy}", so under ` +
+    `memory pressure Redis may evict a held lock's key and let a second owner take it, or evict a ` +
+    `tag's index so that invalidateTags misses entries still cached under the tag. Set ` +
+    `maxmemory-policy to noeviction on this Redis, or keep locks and tagged entries on one that has it.`,
   evictionPolicyUnverified: (reason: string) =>
     `Could not verify that Redis keeps lock keys under memory pressure (CONFIG GET maxmemory-policy ` +
     `failed: ${reason}); make sure its maxmemory-policy is noeviction`,
@@ -119,6 +120,9 @@ export const codecMessages = {
   unencodableAsJson: (reason: string) => `Cannot cache this value as JSON: ${reason}`,
   notJson: (kind: string, key: string) => `The JSON codec cannot represent ${kind}${key ? ` (at "${key}")` : ''}`,
   loneSurrogate: () => `Cannot cache a string holding a lone UTF-16 surrogate (invalid Unicode)`,
+  dangerousKey: (key: string) =>
+    `Cannot cache an object with an own "${key}" key: reads strip it (a deep merge of it would ` +
+    `pollute prototypes), so a hit would not return what was stored`,
   noHeader: () => `Entry has no cache header (written by another program, or truncated)`,
   lengthMismatch: () => `Entry length does not match its header (truncated or corrupted)`,
   unknownFlags: (flags: number) => `Entry header has unknown flags 0x${flags.toString(16)}`,

@@ -248,7 +248,7 @@ describe('default keys as stored in Redis', () => {
   it('names class and method, never contains [object Object], and is at most ~200 characters', async () => {
     await service.lookup({ user: { id: 7 } }, [{ nested: true }], new Map([['k', { v: 1 }]]));
     await service.lookup('y'.repeat(50_000));
-    const keys = (await redisKeys('items:')).filter((key) => key.startsWith('OptionsService.lookup:'));
+    const keys = (await redisKeys('items:')).filter((key) => key.startsWith('__elile:gen:OptionsService.lookup:'));
     expect(keys).toHaveLength(2);
     for (const key of keys) {
       expect(key).not.toContain('[object Object]');

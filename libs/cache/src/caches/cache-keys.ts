@@ -14,6 +14,23 @@ const READABLE_START = 160;
  * key — whatever a URL, a header or a key function makes of it — can name a scoped entry.
  */
 const SCOPED_SPACE = `${INTERNAL_KEY_PREFIX}scope:`;
+/**
+ * Where keys the library builds itself live — a method's class, name and arguments, a request's
+ * target — so that no key a caller passes (a key function's result can come from the URL) fills
+ * the entry of another handler or of a default-keyed method.
+ */
+const GENERATED_SPACE = `${INTERNAL_KEY_PREFIX}gen:`;
+
+/**
+ * Marks, in the options of a `CacheService` call, a key the library generated (internal: not
+ * exported from the package, so only the library's own advice can name that space).
+ */
+export const GENERATED_KEY = Symbol('elile.cache.generatedKey');
+
+/** The options field that {@link GENERATED_KEY} names. */
+export interface GeneratedKeyOption {
+  readonly [GENERATED_KEY]?: true;
+}
 
 /**
  * A caller's key, checked: a non-empty string outside the reserved key space.
@@ -41,11 +58,14 @@ export function checkScope(scope: unknown): string {
 }
 
 /**
- * The key of `key` within `scope`. The scope's length comes first, so `("a", "b:c")` and
- * `("a:b", "c")` stay apart: distinct (scope, key) pairs always give distinct keys.
+ * The key of an entry within its domain: a caller's key (checked), or a key the library generated,
+ * optionally within a scope. The scope's length comes first, so `("a", "b:c")` and `("a:b", "c")`
+ * stay apart: distinct (scope, key) pairs always give distinct keys.
  */
-export function scopedKey(scope: string, key: string): string {
-  return boundedKey(`${SCOPED_SPACE}${checkScope(scope).length}:${scope}:${checkKey(key)}`);
+export function entryKey(key: string, scope?: string, generated = false): string {
+  const local = generated ? boundedKey(GENERATED_SPACE + key) : checkKey(key);
+  if (scope === undefined) return local;
+  return boundedKey(`${SCOPED_SPACE}${checkScope(scope).length}:${scope}:${local}`);
 }
 
 /**

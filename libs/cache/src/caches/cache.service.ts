@@ -9,7 +9,7 @@ import type { CacheStore, EntryTags, TagKeys } from '../store/cache-store.interf
 import { RateLimitedLogger } from '../support/rate-limited-logger';
 import { CacheCounters, type CacheStats } from './cache-stats';
 import { INTERNAL_KEY_PREFIX } from '../cache.constants';
-import { checkKey, scopedKey } from './cache-keys';
+import { entryKey, GENERATED_KEY, type GeneratedKeyOption } from './cache-keys';
 import { SingleFlight } from './single-flight';
 
 /** Tags of an entry, or a function computing them from the value. */
@@ -138,12 +138,18 @@ export class CacheService<T = unknown> {
    * @throws CacheArgumentError for an empty key or scope, or a key in the reserved space.
    */
   fullKey(key: string, scope?: string): string {
-    return this.keyPrefix + (scope === undefined ? checkKey(key) : scopedKey(scope, key));
+    return this.keyPrefix + entryKey(key, scope);
+  }
+
+  /** The Redis key of an entry named by a key and the options of a call. */
+  private keyOf(key: string, options: KeyOptions | undefined): string {
+    const generated = (options as GeneratedKeyOption | undefined)?.[GENERATED_KEY] === true;
+    return this.keyPrefix + entryKey(key, options?.scope, generated);
   }
 
   /** The cached value, or `undefined` on a miss. A cached `null` is a hit and returns `null`. */
   async get(key: string, options?: KeyOptions): Promise<T | undefined> {
-    const fullKey = this.fullKey(key, options?.scope);
+    const fullKey = this.keyOf(key, options);
     let entry: Buffer | null | undefined;
     try {
       entry = await this.store.get(fullKey);
@@ -164,7 +170,7 @@ export class CacheService<T = unknown> {
    */
   async set(key: string, value: T, ttlOrOptions?: number | SetOptions): Promise<boolean> {
     const options = typeof ttlOrOptions === 'object' && ttlOrOptions !== null ? ttlOrOptions : { ttl: ttlOrOptions };
-    const fullKey = this.fullKey(key, options.scope);
+    const fullKey = this.keyOf(key, options);
     this.loads.forget((loading) => loading === fullKey);
     const ttlMs = this.ttlMs(options.ttl);
     const tags = options.tags ? this.entryTags(options.tags) : undefined;
@@ -183,7 +189,7 @@ export class CacheService<T = unknown> {
    * @throws CacheUnavailableError | CacheTimeoutError when the invalidation may not have happened.
    */
   async delete(key: string, options?: KeyOptions): Promise<boolean> {
-    const fullKey = this.fullKey(key, options?.scope);
+    const fullKey = this.keyOf(key, options);
     this.loads.forget((loading) => loading === fullKey);
     return (await this.store.delete([fullKey])) > 0;
   }
@@ -194,14 +200,14 @@ export class CacheService<T = unknown> {
    * @throws CacheArgumentError for an empty key or one in the reserved space, before deleting any.
    */
   async deleteMany(keys: readonly string[], options?: KeyOptions): Promise<number> {
-    const fullKeys = new Set(keys.map((key) => this.fullKey(key, options?.scope)));
+    const fullKeys = new Set(keys.map((key) => this.keyOf(key, options)));
     this.loads.forget((loading) => fullKeys.has(loading));
     return this.store.delete([...fullKeys]);
   }
 
   /** Whether a value is cached under `key` (a read-through in progress does not count). */
   async exists(key: string, options?: KeyOptions): Promise<boolean> {
-    const fullKey = this.fullKey(key, options?.scope);
+    const fullKey = this.keyOf(key, options);
     try {
       const found = await this.store.peek(fullKey, EntryCodec.HEAD_LENGTH);
       return found !== undefined && this.entries.isValueHead(found.head, found.length);
@@ -230,7 +236,7 @@ export class CacheService<T = unknown> {
    * Cache failures never fail this call; the loader's own errors propagate and are not cached.
    */
   async getOrSet(key: string, loader: () => T | Promise<T>, options: GetOrSetOptions<T> = {}): Promise<T> {
-    const fullKey = this.fullKey(key, options.scope);
+    const fullKey = this.keyOf(key, options);
     const ttlMs = this.ttlMs(options.ttl);
     // Hits skip the single-flight bookkeeping; only misses (and failures) are shared.
     let entry: Buffer | null | undefined;

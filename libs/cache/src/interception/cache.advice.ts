@@ -1,12 +1,12 @@
 import { concatMap, defer, from, isObservable, lastValueFrom, type Observable, toArray } from 'rxjs';
 import { CacheArgumentError, CacheConfigurationError } from '../cache.errors';
-import type { CacheService } from '../caches/cache.service';
+import type { CacheService, GetOrSetOptions } from '../caches/cache.service';
 import type { CacheRegistry } from '../caches/cache.registry';
 import type { CacheEvictOptions, CacheableOptions, CachePutOptions } from '../decorators/cache-decorator-options';
 import { describe, secondsToMs } from '../options/duration.util';
 import { type HttpCall, httpCallContext } from './http-call.context';
 import type { AdviceSpec } from './method-dispatcher';
-import { boundedKey, checkKey, checkScope } from '../caches/cache-keys';
+import { boundedKey, checkKey, checkScope, GENERATED_KEY, type GeneratedKeyOption } from '../caches/cache-keys';
 import { defaultMethodKey } from './method-key.util';
 import { requestKey, type RequestKeyOptions } from './request-key.util';
 
@@ -101,6 +101,13 @@ export function createCacheAdvice(
     const entry = attempt(cache, 'key', () => cacheableKey(method, self, cache, options, args, call, http), undefined);
     if (entry === undefined) return bypass();
     let loaded = false;
+    const readOptions: GetOrSetOptions<unknown> & GeneratedKeyOption = {
+      scope: entry.scope,
+      ...(entry.generated ? { [GENERATED_KEY]: true } : {}),
+      ttl: options.ttl,
+      tags: options.tags && ((stored) => options.tags!(...args, resultOf(stored))),
+      unless: options.unless && ((stored) => options.unless!(resultOf(stored), ...args)),
+    };
     try {
       const value = await cache.getOrSet(
         entry.key,
@@ -112,12 +119,7 @@ export function createCacheAdvice(
           if (call && !storableResponse(call, result)) throw new UnshareableResponse(result);
           return result;
         },
-        {
-          scope: entry.scope,
-          ttl: options.ttl,
-          tags: options.tags && ((stored) => options.tags!(...args, resultOf(stored))),
-          unless: options.unless && ((stored) => options.unless!(resultOf(stored), ...args)),
-        },
+        readOptions,
       );
       if (call) call.outcome = loaded ? 'MISS' : 'HIT';
       return value;
@@ -224,6 +226,8 @@ const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x
 interface EntryName {
   readonly key: string;
   readonly scope?: string;
+  /** Built by the library (no `key` option): it lives apart from every key a caller can pass. */
+  readonly generated?: true;
 }
 
 /**
@@ -242,16 +246,16 @@ function cacheableKey(
 ): EntryName | undefined {
   if (!call) {
     if (options.key) return { key: checkedKey(options.key(...args)) };
-    return { key: defaultMethodKey(classNameOf(self, method), method.methodName, args) };
+    return { key: defaultMethodKey(classNameOf(self, method), method.methodName, args), generated: true };
   }
   const { request } = call;
   if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
-  const key = options.key ? checkedKey(options.key(...args)) : requestKey(request, http);
-  if (key === undefined) return undefined;
+  const named = options.key ? { key: checkedKey(options.key(...args)) } : generatedRequestKey(request, http);
+  if (named === undefined) return undefined;
   const scope: unknown = (options.scope ?? cache.requestScope)?.(request);
-  if (scope !== undefined) return { key, scope: checkScope(scope) };
+  if (scope !== undefined) return { ...named, scope: checkScope(scope) };
   if (CREDENTIAL_HEADERS.some((name) => request.headers[name] !== undefined)) return undefined;
-  return { key };
+  return named;
 }
 
 /**
@@ -260,6 +264,11 @@ function cacheableKey(
  */
 export function classNameOf(self: unknown, method: AdvisedMethodInfo): string {
   return (self as { constructor?: { name?: string } } | undefined)?.constructor?.name || method.className;
+}
+
+function generatedRequestKey(request: HttpCall['request'], http: RequestKeyOptions): EntryName | undefined {
+  const key = requestKey(request, http);
+  return key === undefined ? undefined : { key, generated: true };
 }
 
 function checkedKey(key: unknown): string {

@@ -1,5 +1,4 @@
 import { CacheArgumentError } from '../cache.errors';
-import { boundedKey } from '../caches/cache-keys';
 
 /**
  * The default key of a decorated method: `Class.method:` plus a stable encoding of its arguments.
@@ -11,7 +10,7 @@ import { boundedKey } from '../caches/cache-keys';
  *   circular structures, class instances other than Date, Map, Set and binary data).
  */
 export function defaultMethodKey(className: string, methodName: string, args: readonly unknown[]): string {
-  return boundedKey(`${className}.${methodName}:${encodeStable(args, new Set())}`);
+  return `${className}.${methodName}:${encodeStable(args, new Set())}`;
 }
 
 function encodeStable(value: unknown, ancestors: Set<object>): string {

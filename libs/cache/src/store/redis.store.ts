@@ -50,9 +50,11 @@ local function indexTags(ttlMs)
   end
 end`;
 
+// Every entry and lease this module writes has a TTL: one without (another program wrote it, or
+// made our lease persistent) would otherwise hold the key for good, so it counts as absent.
 const SET_IF_ABSENT = `
 local current = redis.call('GET', KEYS[1])
-if current then return current end
+if current and redis.call('PTTL', KEYS[1]) >= 0 then return current end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return false`;
 
