@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 
 /**
- * `__proto__`, `constructor` and `prototype` are stripped on decode on purpose (prototype
- * pollution), so they cannot round-trip; their own tests cover them.
+ * `__proto__`, `constructor` and `prototype` cannot round-trip: the codecs refuse a value holding
+ * one as an own key of an object (decoders strip them, against prototype pollution, so a hit would
+ * differ from the miss). The round-trip arbitraries leave them out; {@link msgpackValueWithDangerousKey}
+ * and {@link jsonValueWithDangerousKey} plant one, for the refusal and stripping properties.
  */
 const DANGEROUS_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -72,3 +74,62 @@ export const jsonValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((t
     fc.dictionary(safeKey, tie('value'), { maxKeys: 5, noNullPrototype: true }),
   ),
 })).value;
+
+/** One of the keys the codecs refuse on encode and strip on decode. */
+export const dangerousKey = fc.constantFrom('__proto__', 'constructor', 'prototype');
+
+/** An object holding `key` as an own property: defined, since assigning `__proto__` would set the prototype. */
+function objectWith(key: string, member: unknown, others: Record<string, unknown>): Record<string, unknown> {
+  const object = { ...others };
+  Object.defineProperty(object, key, { value: member, enumerable: true, writable: true, configurable: true });
+  return object;
+}
+
+type Wrap = (inner: unknown) => unknown;
+
+/** Puts a value one level down: as a property beside others, or as an array member among others. */
+const containerWraps = (members: fc.Arbitrary<unknown>): Array<fc.Arbitrary<Wrap>> => [
+  fc
+    .tuple(safeKey, fc.dictionary(safeKey, members, { maxKeys: 2, noNullPrototype: true }))
+    .map(([key, others]): Wrap => (inner) => ({ ...others, [key]: inner })),
+  fc.tuple(fc.array(members, { maxLength: 3 }), fc.nat()).map(
+    ([items, at]): Wrap =>
+      (inner) => {
+        const array = [...items];
+        array.splice(at % (items.length + 1), 0, inner);
+        return array;
+      },
+  ),
+];
+
+const jsonWrap: fc.Arbitrary<Wrap> = fc.oneof(...containerWraps(jsonValue));
+
+const msgpackWrap: fc.Arbitrary<Wrap> = fc.oneof(
+  ...containerWraps(msgpackValue),
+  fc.tuple(msgpackValue, fc.map(msgpackValue, msgpackValue, { maxKeys: 2 })).map(
+    ([key, others]): Wrap =>
+      (inner) =>
+        new Map([...others, [key, inner]]),
+  ),
+  fc.array(msgpackValue, { maxLength: 3 }).map((others): Wrap => (inner) => new Set([...others, inner])),
+);
+
+/** A value (built from `members`) with one object holding `key` as an own key, at any depth. */
+const withDangerousKey = (members: fc.Arbitrary<unknown>, wrap: fc.Arbitrary<Wrap>) =>
+  fc
+    .record({
+      key: dangerousKey,
+      member: members,
+      others: fc.dictionary(safeKey, members, { maxKeys: 3, noNullPrototype: true }),
+      wraps: fc.array(wrap, { maxLength: 4 }),
+    })
+    .map(({ key, member, others, wraps }) => ({
+      key,
+      value: wraps.reduce<unknown>((inner, wrapIn) => wrapIn(inner), objectWith(key, member, others)),
+    }));
+
+/** A msgpack value holding one dangerous key, nested in objects, arrays, Map values or Sets. */
+export const msgpackValueWithDangerousKey = withDangerousKey(msgpackValue, msgpackWrap);
+
+/** A JSON value holding one dangerous key, nested in objects or arrays. */
+export const jsonValueWithDangerousKey = withDangerousKey(jsonValue, jsonWrap);

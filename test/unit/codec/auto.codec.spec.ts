@@ -3,11 +3,14 @@ import { CacheSerializationError, JsonCodec, MsgpackCodec } from '@elile/cache';
 import { AutoCodec } from '../../../libs/cache/src/codec/auto.codec';
 import { DANGEROUS_KEYS } from '../../../libs/cache/src/codec/dangerous-keys.util';
 import { EntryCodec } from '../../../libs/cache/src/codec/entry-codec';
-import { entryValue, jsonValue } from './arbitraries';
+import { entryValue, jsonValue, jsonValueWithDangerousKey, msgpackValueWithDangerousKey } from './arbitraries';
 import {
   attack,
+  expectDangerousKeyRefusal,
+  foreignMsgpack,
   isPolluted,
   jsonAttackTexts,
+  mergeableAttacks,
   naiveMerge,
   ownKeysDeep,
   pollutesAFreshRealm,
@@ -26,6 +29,13 @@ class Point {
     readonly x: number,
     readonly y: number,
   ) {}
+}
+
+/** An entry as another writer could leave it: the documented header, then a payload it encoded. */
+function entryOf(codecId: number, payload: Buffer): Buffer {
+  const header = Buffer.from([0xe1, codecId, 0, 0, 0, 0, 0]);
+  header.writeUInt32BE(payload.length, 3);
+  return Buffer.concat([header, payload]);
 }
 
 const nested = (depth: number): unknown => (depth === 0 ? 'leaf' : { next: nested(depth - 1) });
@@ -97,21 +107,47 @@ describe('AutoCodec', () => {
       ['a class instance', { at: new Point(1, 2) }],
       ['an object without a prototype', Object.assign(Object.create(null) as object, { a: 1 })],
       ['an array with toJSON', Object.assign([1], { toJSON: () => 'x' })],
-      ['a __proto__ key', attack()],
-      ['a constructor key', { constructor: { name: 'x' } }],
-      ['a prototype key', { prototype: {} }],
       ['nesting deeper than 64 levels', nested(65)],
     ])('writes a value holding %s as msgpack', (_label, value) => {
       expect(codecIdOf(value)).toBe(MsgpackCodec.ID);
     });
 
+    // Such a value must not reach JSON.stringify, which would write it (and reads would strip it):
+    // it goes to msgpack, which refuses it.
+    it.each<[string, string, unknown]>([
+      ['a __proto__ key', '__proto__', attack()],
+      ['a constructor key', 'constructor', { constructor: { name: 'x' } }],
+      ['a prototype key', 'prototype', { prototype: {} }],
+      ['a constructor key beside a Date', 'constructor', { at: new Date(0), constructor: { name: 'x' } }],
+    ])('refuses a value holding %s', (_label, key, value) => {
+      expectDangerousKeyRefusal(() => auto.encode(value), key);
+      expectDangerousKeyRefusal(() => autoCompressed.encode(value), key);
+    });
+
     // The walk spells the keys out for speed; it must follow the list the decoders strip.
-    it('sends a value holding any key the decoders strip to msgpack, which drops it before writing', () => {
+    it('refuses a value holding any key the decoders strip (the JSON path would write it)', () => {
       for (const key of DANGEROUS_KEYS) {
         const value = JSON.parse(`{"id":1,"inner":{${JSON.stringify(key)}:{"x":1}}}`);
-        expect(codecIdOf(value)).toBe(MsgpackCodec.ID);
-        expectSameTyped(roundTrip(value), { id: 1, inner: {} });
+        expectDangerousKeyRefusal(() => auto.encode(value), key);
       }
+    });
+
+    it('refuses any value holding a dangerous own key, JSON-native or not, wherever it sits', () => {
+      fc.assert(
+        fc.property(fc.oneof(jsonValueWithDangerousKey, msgpackValueWithDangerousKey), ({ key, value }) => {
+          expectDangerousKeyRefusal(() => auto.encode(value), key);
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('keeps keys that merely contain the dangerous words, on both paths', () => {
+      const value = { constructorName: 'x', my__proto__: 1, __proto_: 2, prototypes: [3], proto: { deconstructor: 4 } };
+      expect(codecIdOf(value)).toBe(JsonCodec.ID);
+      expectSameTyped(roundTrip(value), value);
+      const rich = { ...value, at: new Date(0) };
+      expect(codecIdOf(rich)).toBe(MsgpackCodec.ID);
+      expectSameTyped(roundTrip(rich), rich);
     });
 
     it('keeps JSON up to 64 levels of nesting', () => {
@@ -180,26 +216,40 @@ describe('AutoCodec', () => {
   describe('prototype pollution', () => {
     afterEach(removePollution);
 
-    it('a value holding dangerous keys is stored without them, so a hit equals what was stored', () => {
+    // Reads strip these keys, so storing them would make a hit differ from what was stored.
+    it('refuses a value holding dangerous keys, so a hit always equals what was stored', () => {
       const value = { id: 7, inner: attack(), list: [attack()] };
       expect(pollutesAFreshRealm(value)).toBe(true);
-      const decoded = roundTrip(value);
-      expectSameTyped(decoded, { id: 7, inner: {}, list: [{}] });
+      expectDangerousKeyRefusal(() => auto.encode(value), '__proto__');
+      expectDangerousKeyRefusal(() => auto.encode({ ...value, at: new Date(0) }), '__proto__');
+    });
+
+    it('refuses them inside Map values and Sets', () => {
+      expectDangerousKeyRefusal(() => auto.encode(new Map([['k', { inner: attack() }]])), '__proto__');
+      expectDangerousKeyRefusal(() => auto.encode([new Set([{ inner: attack() }])]), '__proto__');
+    });
+
+    it.each(mergeableAttacks())('strips them from msgpack entries another writer left in Redis: %s', (_label, payload) => {
+      const decoded = auto.decode(entryOf(MsgpackCodec.ID, foreignMsgpack(payload)));
+      const keys = ownKeysDeep(decoded);
+      for (const key of ['__proto__', 'constructor', 'prototype']) expect(keys.has(key)).toBe(false);
+      naiveMerge({}, decoded);
+      expect(isPolluted()).toBe(false);
       expect(pollutesAFreshRealm(decoded)).toBe(false);
     });
 
-    it('strips them inside Map values', () => {
-      const decoded = roundTrip(new Map([['k', { inner: attack() }]])) as Map<string, unknown>;
+    it('strips them from foreign msgpack entries inside Map values and Sets', () => {
+      const foreign = foreignMsgpack(new Map<string, unknown>([['k', { inner: attack() }], ['s', new Set([attack()])]]));
+      const decoded = auto.decode(entryOf(MsgpackCodec.ID, foreign)) as Map<string, unknown>;
       expect(ownKeysDeep(decoded).has('__proto__')).toBe(false);
+      expect(ownKeysDeep(decoded).has('constructor')).toBe(false);
       naiveMerge({}, decoded.get('k'));
+      naiveMerge({}, [...(decoded.get('s') as Set<unknown>)][0]);
       expect(isPolluted()).toBe(false);
     });
 
     it.each(jsonAttackTexts())('strips them from JSON entries as found in Redis: %s', (_label, text) => {
-      const payload = Buffer.from(text);
-      const header = Buffer.from([0xe1, JsonCodec.ID, 0, 0, 0, 0, 0]);
-      header.writeUInt32BE(payload.length, 3);
-      const decoded = auto.decode(Buffer.concat([header, payload]));
+      const decoded = auto.decode(entryOf(JsonCodec.ID, Buffer.from(text)));
       const keys = ownKeysDeep(decoded);
       for (const key of ['__proto__', 'constructor', 'prototype']) expect(keys.has(key)).toBe(false);
       naiveMerge({}, decoded);

@@ -1,12 +1,14 @@
 import fc from 'fast-check';
 import { CacheSerializationError, JsonCodec } from '@elile/cache';
-import { jsonValue } from './arbitraries';
+import { jsonValue, jsonValueWithDangerousKey } from './arbitraries';
 import {
   ESCAPED_PROTOTYPE_ATTACK_JSON,
+  expectDangerousKeyRefusal,
   isPolluted,
   jsonAttackTexts,
   mergeableAttacks,
   naiveMerge,
+  objectKeysDeep,
   ownKeysDeep,
   pollutesAClassInAFreshRealm,
   pollutesAFreshRealm,
@@ -95,9 +97,17 @@ describe('JsonCodec', () => {
   describe('prototype pollution', () => {
     afterEach(removePollution);
 
-    it.each(mergeableAttacks())('strips __proto__ and constructor keys: %s', (_label, payload) => {
+    it.each(mergeableAttacks())('refuses to encode __proto__ and constructor keys: %s', (_label, payload) => {
       expect(pollutesAFreshRealm(payload)).toBe(true);
-      const decoded = roundTrip(payload);
+      expectDangerousKeyRefusal(() => codec.encode(payload), '__proto__');
+      expect(ownKeysDeep(payload).has('__proto__')).toBe(true);
+    });
+
+    // The same payloads as JSON text another writer left in Redis (JSON.stringify keeps own keys).
+    it.each(mergeableAttacks())('strips __proto__ and constructor keys from the JSON text of: %s', (_label, payload) => {
+      const text = JSON.stringify(payload);
+      expect(text).toContain('"__proto__"');
+      const decoded = codec.decode(Buffer.from(text));
       const keys = ownKeysDeep(decoded);
       expect(keys.has('__proto__')).toBe(false);
       expect(keys.has('constructor')).toBe(false);
@@ -107,6 +117,30 @@ describe('JsonCodec', () => {
       naiveMerge({}, decoded);
       expect(isPolluted()).toBe(false);
       expect(pollutesAFreshRealm(decoded)).toBe(false);
+    });
+
+    it.each(jsonAttackTexts())('refuses to encode what an attack text parses to: %s', (_label, text) => {
+      expectDangerousKeyRefusal(() => codec.encode(JSON.parse(text)), '__proto__');
+    });
+
+    it('refuses any value holding a dangerous own key, wherever it sits', () => {
+      fc.assert(
+        fc.property(jsonValueWithDangerousKey, ({ key, value }) => {
+          expectDangerousKeyRefusal(() => codec.encode(value), key);
+        }),
+        { numRuns: 200 },
+      );
+    });
+
+    it('strips any dangerous key from JSON text holding one, wherever it sits', () => {
+      fc.assert(
+        fc.property(jsonValueWithDangerousKey, ({ key, value }) => {
+          const text = JSON.stringify(value);
+          expect(text).toContain(JSON.stringify(key));
+          expect(objectKeysDeep(codec.decode(Buffer.from(text))).has(key)).toBe(false);
+        }),
+        { numRuns: 200 },
+      );
     });
 
     // What another writer can leave in Redis: escapes spell the same keys in other bytes, which
@@ -124,8 +158,9 @@ describe('JsonCodec', () => {
     it.each([
       ['raw', PROTOTYPE_ATTACK_JSON],
       ['escaped', ESCAPED_PROTOTYPE_ATTACK_JSON],
-    ])('strips a prototype key (%s), which a merge into a class follows', (_label, text) => {
+    ])('strips a prototype key (%s), which a merge into a class follows, and refuses to encode it', (_label, text) => {
       expect(pollutesAClassInAFreshRealm(JSON.parse(text))).toBe(true);
+      expectDangerousKeyRefusal(() => codec.encode(JSON.parse(text)), 'prototype');
       const decoded = codec.decode(Buffer.from(text));
       expect(ownKeysDeep(decoded).has('prototype')).toBe(false);
       expect(pollutesAClassInAFreshRealm(decoded)).toBe(false);
@@ -138,6 +173,8 @@ describe('JsonCodec', () => {
 
     it('keeps the rest of the object intact', () => {
       const payload = '{"id":7,"__proto__":{"polluted":true},"inner":{"constructor":{"prototype":{}}},"tags":["a"]}';
+      expectDangerousKeyRefusal(() => codec.encode(JSON.parse(payload)), '__proto__');
+      expectDangerousKeyRefusal(() => codec.encode(JSON.parse('{"id":7,"inner":{"constructor":{"prototype":{}}}}')), 'constructor');
       expectSameTyped(codec.decode(Buffer.from(payload)), { id: 7, inner: {}, tags: ['a'] });
     });
 

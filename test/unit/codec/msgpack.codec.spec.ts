@@ -1,16 +1,23 @@
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { CacheSerializationError, MsgpackCodec } from '@elile/cache';
+import { Logger } from '@nestjs/common';
+import { codecMessages } from '../../../libs/cache/src/cache.messages';
 import { CacheService } from '../../../libs/cache/src/caches/cache.service';
+import { AutoCodec } from '../../../libs/cache/src/codec/auto.codec';
 import { EntryCodec } from '../../../libs/cache/src/codec/entry-codec';
 import { MemoryStore } from '../../../libs/cache/src/store/memory.store';
-import { entryValue, msgpackValue, safeKey } from './arbitraries';
+import { entryValue, msgpackValue, msgpackValueWithDangerousKey, safeKey } from './arbitraries';
 import {
   attack,
   ATTACK_JSON,
+  DANGEROUS_KEY_NAMES,
+  expectDangerousKeyRefusal,
+  foreignMsgpack,
   isPolluted,
   mergeableAttacks,
   naiveMerge,
+  objectKeysDeep,
   ownKeysDeep,
   pollutesAClassInAFreshRealm,
   pollutesAFreshRealm,
@@ -131,6 +138,40 @@ describe('MsgpackCodec', () => {
         { numRuns: 60 },
       );
     });
+
+    // A hit must equal the miss, and reads strip these keys: such a value is never stored.
+    it.each<[string, () => MsgpackCodec | AutoCodec]>([
+      ['msgpack', () => new MsgpackCodec()],
+      ['auto', () => new AutoCodec()],
+    ])('never holds a value with a dangerous own key (%s): set refuses it, getOrSet serves it unstored', async (_label, makeCodec) => {
+      const cache = new CacheService<unknown>(
+        { name: 'test', ttlMs: 60_000, prefix: 'test:' },
+        '',
+        new MemoryStore(1000),
+        new EntryCodec(makeCodec(), 0),
+        10_000,
+      );
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      try {
+        for (const key of DANGEROUS_KEY_NAMES) {
+          const value = JSON.parse(`{"id":1,"inner":{${JSON.stringify(key)}:{"x":1}}}`);
+          await expect(cache.set(key, value)).rejects.toBeInstanceOf(CacheSerializationError);
+          await expect(cache.set(key, value)).rejects.toThrow(codecMessages.dangerousKey(key));
+          await expect(cache.get(key)).resolves.toBeUndefined();
+
+          const loader = jest.fn(() => value);
+          const errorsBefore = cache.stats().errors;
+          await expect(cache.getOrSet(key, loader)).resolves.toBe(value);
+          expect(cache.stats().errors).toBe(errorsBefore + 1);
+          await expect(cache.exists(key)).resolves.toBe(false);
+          await expect(cache.getOrSet(key, loader)).resolves.toBe(value);
+          expect(loader).toHaveBeenCalledTimes(2);
+          expect(ownKeysDeep(value).has(key)).toBe(true);
+        }
+      } finally {
+        warn.mockRestore();
+      }
+    });
   });
 
   describe('values it cannot encode', () => {
@@ -210,8 +251,28 @@ describe('MsgpackCodec', () => {
       for (const [, payload] of mergeableAttacks()) expect(pollutesAFreshRealm(payload)).toBe(true);
     });
 
-    it.each(mergeableAttacks())('strips __proto__ and constructor keys: %s', (_label, payload) => {
-      const decoded = roundTrip(payload);
+    // Reads strip these keys; stripping them on write too would make a hit return something other
+    // than what the miss returned, so the value is refused (and left as the caller had it).
+    it.each(mergeableAttacks())('refuses to encode __proto__ and constructor keys: %s', (_label, payload) => {
+      expectDangerousKeyRefusal(() => codec.encode(payload), '__proto__');
+      expect(ownKeysDeep(payload).has('__proto__')).toBe(true);
+    });
+
+    it('refuses any value holding a dangerous own key, wherever it sits', () => {
+      fc.assert(
+        fc.property(msgpackValueWithDangerousKey, ({ key, value }) => {
+          expectDangerousKeyRefusal(() => codec.encode(value), key);
+        }),
+        { numRuns: 200 },
+      );
+    });
+
+    // Entries another program (an older version, or anyone with access to Redis) wrote were never
+    // refused: reading them must not hand a merge its way to Object.prototype.
+    it.each(mergeableAttacks())('strips __proto__ and constructor keys from bytes another writer encoded: %s', (_label, payload) => {
+      const bytes = foreignMsgpack(payload);
+      expect(bytes.includes('__proto__')).toBe(true);
+      const decoded = codec.decode(bytes);
       const keys = ownKeysDeep(decoded);
       expect(keys.has('__proto__')).toBe(false);
       expect(keys.has('constructor')).toBe(false);
@@ -223,8 +284,30 @@ describe('MsgpackCodec', () => {
       expect(pollutesAFreshRealm(decoded)).toBe(false);
     });
 
-    it('strips them inside Map values and Sets, where they would reach user code on iteration', () => {
-      const decoded = roundTrip(new Map<unknown, unknown>([['a', attack()], ['s', new Set([attack()])]]));
+    it('strips any dangerous key from foreign bytes, wherever it sits', () => {
+      fc.assert(
+        fc.property(msgpackValueWithDangerousKey, ({ key, value }) => {
+          const decoded = codec.decode(foreignMsgpack(value));
+          expect(objectKeysDeep(decoded).has(key)).toBe(false);
+        }),
+        { numRuns: 200 },
+      );
+    });
+
+    const inContainers = (): Array<[string, unknown]> => [
+      ['a Map value', new Map([['a', attack()]])],
+      ['an array inside a Map value', new Map([['a', { inner: [attack()] }]])],
+      ['a Set member', new Set([attack()])],
+      ['a Set inside a Map value', new Map<unknown, unknown>([['a', attack()], ['s', new Set([attack()])]])],
+      ['a Set inside an array', [1, new Set([{ inner: attack() }])]],
+    ];
+
+    it.each(inContainers())('refuses __proto__ and constructor keys in %s', (_label, value) => {
+      expectDangerousKeyRefusal(() => codec.encode(value), '__proto__');
+    });
+
+    it('strips them from foreign bytes inside Map values and Sets, where they would reach user code on iteration', () => {
+      const decoded = codec.decode(foreignMsgpack(new Map<unknown, unknown>([['a', attack()], ['s', new Set([attack()])]])));
       const keys = ownKeysDeep(decoded);
       expect(keys.has('__proto__')).toBe(false);
       expect(keys.has('constructor')).toBe(false);
@@ -232,18 +315,27 @@ describe('MsgpackCodec', () => {
         naiveMerge({}, value instanceof Set ? [...value][0] : value);
       }
       expect(isPolluted()).toBe(false);
+      for (const [label, value] of inContainers()) {
+        expect([label, ownKeysDeep(codec.decode(foreignMsgpack(value))).has('constructor')]).toEqual([label, false]);
+      }
     });
 
-    it('strips a prototype key, which a merge into a class follows, also inside Map values', () => {
+    it('refuses a prototype key, which a merge into a class follows, also inside Map values', () => {
       const payload = JSON.parse(PROTOTYPE_ATTACK_JSON);
       expect(pollutesAClassInAFreshRealm(payload)).toBe(true);
-      expectSameTyped(roundTrip(payload), {});
-      const decoded = roundTrip(new Map([['k', JSON.parse(`{"list":[${PROTOTYPE_ATTACK_JSON}]}`)]])) as Map<string, unknown>;
+      expectDangerousKeyRefusal(() => codec.encode(payload), 'prototype');
+      const inMap = new Map([['k', JSON.parse(`{"list":[${PROTOTYPE_ATTACK_JSON}]}`)]]);
+      expectDangerousKeyRefusal(() => codec.encode(inMap), 'prototype');
+    });
+
+    it('strips a prototype key from foreign bytes, also inside Map values', () => {
+      expectSameTyped(codec.decode(foreignMsgpack(JSON.parse(PROTOTYPE_ATTACK_JSON))), {});
+      const inMap = new Map([['k', JSON.parse(`{"list":[${PROTOTYPE_ATTACK_JSON}]}`)]]);
+      const decoded = codec.decode(foreignMsgpack(inMap)) as Map<string, unknown>;
       expect(ownKeysDeep(decoded).has('prototype')).toBe(false);
       expect(pollutesAClassInAFreshRealm(decoded.get('k'))).toBe(false);
     });
 
-    // Entries another program (or an older version) wrote were not cleaned before encoding.
     it('strips dangerous keys from msgpack bytes written by another encoder, nested and in Map values', () => {
       const foreign = new Packr({ useRecords: true, mapsAsObjects: false, moreTypes: true }).pack(
         new Map<string, unknown>([
@@ -261,31 +353,51 @@ describe('MsgpackCodec', () => {
       expect(isPolluted()).toBe(false);
     });
 
-    it('keeps the rest of the object intact', () => {
-      const payload = '{"id":7,"inner":{"constructor":{"prototype":{"polluted":true}}},"tags":["a"]}';
-      expectSameTyped(roundTrip(JSON.parse(payload)), {
-        id: 7,
-        inner: {},
-        tags: ['a'],
-      });
+    it('refuses an object for one nested key, and strips only that key from foreign bytes', () => {
+      const payload = JSON.parse('{"id":7,"inner":{"constructor":{"prototype":{"polluted":true}}},"tags":["a"]}');
+      expectDangerousKeyRefusal(() => codec.encode(payload), 'constructor');
+      expectSameTyped(codec.decode(foreignMsgpack(payload)), { id: 7, inner: {}, tags: ['a'] });
     });
 
     it('keeps a Map key named __proto__ or constructor (a Map cannot be polluted through its keys)', () => {
       const map = new Map([['__proto__', 1], ['constructor', 2]]);
       expectSameTyped(roundTrip(map), map);
+      expectSameTyped(codec.decode(foreignMsgpack(map)), map);
     });
 
-    // msgpackr renames an own `__proto__` key to `__proto_` while decoding; the key must be gone
-    // instead, or the hit would carry a key the miss never had.
-    it('removes a __proto__ key instead of renaming it', () => {
-      expectSameTyped(roundTrip(attack()), {});
-      expectSameTyped(roundTrip(JSON.parse(`{"id":7,"inner":${ATTACK_JSON}}`)), { id: 7, inner: {} });
-      expectSameTyped(roundTrip(JSON.parse('{"a":[{"__proto__":{"x":1}}]}')), { a: [{}] });
+    it('keeps keys that merely contain the dangerous words', () => {
+      const value = { constructorName: 'x', my__proto__: 1, __proto_: 2, prototypes: [3], proto: { deconstructor: 4 }, at: new Date(0) };
+      expectSameTyped(roundTrip(value), value);
     });
 
-    // Same cause: a renamed key would overwrite a legitimate `__proto_` key.
-    it('does not let a __proto__ key overwrite a legitimate "__proto_" key', () => {
-      expectSameTyped(roundTrip(JSON.parse('{"__proto_":"mine","__proto__":"attacker"}')), { __proto_: 'mine' });
+    // msgpackr renames an own `__proto__` key to `__proto_` while decoding: a stored `__proto__`
+    // would come back as a key the miss never had, so it is refused instead.
+    it.each([
+      ['top level', ATTACK_JSON],
+      ['nested', `{"id":7,"inner":${ATTACK_JSON}}`],
+      ['inside an array', '{"a":[{"__proto__":{"x":1}}]}'],
+    ])('refuses a __proto__ key (%s), which msgpackr would read back renamed', (_label, text) => {
+      expectDangerousKeyRefusal(() => codec.encode(JSON.parse(text)), '__proto__');
+    });
+
+    // What the rename makes of a foreign `__proto__`: an ordinary own key, never the prototype.
+    it('reads a foreign __proto__ key as msgpackr renames it, leaving every prototype alone', () => {
+      expectSameTyped(codec.decode(foreignMsgpack(JSON.parse('{"id":7,"inner":{"__proto__":{"x":1}}}'))), {
+        id: 7,
+        inner: { __proto_: { x: 1 } },
+      });
+      expectSameTyped(codec.decode(foreignMsgpack(JSON.parse('{"a":[{"__proto__":{"x":1}}]}'))), { a: [{ __proto_: { x: 1 } }] });
+    });
+
+    // Same cause: the renamed key would overwrite a legitimate `__proto_` key, so such a value is
+    // refused, while `__proto_` alone round-trips.
+    it('never lets a __proto__ key overwrite a legitimate "__proto_" key of a stored value', () => {
+      expectDangerousKeyRefusal(() => codec.encode(JSON.parse('{"__proto_":"mine","__proto__":"attacker"}')), '__proto__');
+      expectSameTyped(roundTrip({ __proto_: 'mine' }), { __proto_: 'mine' });
+      const forged = codec.decode(foreignMsgpack(JSON.parse('{"__proto_":"mine","__proto__":{"polluted":true}}')));
+      expect(Object.getPrototypeOf(forged)).toBe(Object.prototype);
+      expect(Object.prototype.hasOwnProperty.call(forged, '__proto__')).toBe(false);
+      expect(pollutesAFreshRealm(forged)).toBe(false);
     });
   });
 

@@ -1,4 +1,33 @@
 import vm from 'node:vm';
+import { Packr } from 'msgpackr';
+import { CacheSerializationError } from '@elile/cache';
+import { codecMessages } from '../../../libs/cache/src/cache.messages';
+
+/** The keys the codecs refuse to encode and strip when decoding. */
+export const DANGEROUS_KEY_NAMES = ['__proto__', 'constructor', 'prototype'] as const;
+
+/**
+ * Asserts that `encode` refuses its value for holding the dangerous key `key`: a
+ * CacheSerializationError whose message names that key (and not some other refusal).
+ */
+export function expectDangerousKeyRefusal(encode: () => unknown, key: string): void {
+  let thrown: unknown;
+  try {
+    encode();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(CacheSerializationError);
+  expect((thrown as Error).message).toContain(`"${key}"`);
+  expect((thrown as Error).message).toBe(codecMessages.dangerousKey(key));
+}
+
+/**
+ * Another program's MessagePack writer, with the codec's record layout but none of its checks:
+ * what a foreign (or forged) entry can hold, dangerous keys included.
+ */
+const foreignPackr = new Packr({ useRecords: true, mapsAsObjects: false, moreTypes: true });
+export const foreignMsgpack = (value: unknown): Buffer => foreignPackr.pack(value);
 
 /** The classic payload: both routes to Object.prototype a merge can take. */
 export const ATTACK_JSON = '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}';
@@ -87,6 +116,24 @@ export function isPolluted(): boolean {
 
 export function removePollution(): void {
   delete (Object.prototype as Record<string, unknown>).polluted;
+}
+
+/**
+ * Every own key of every object reachable from `value` through object properties, arrays, Map
+ * values and Sets — not through Map keys, which may legitimately be the strings `__proto__` etc.
+ */
+export function objectKeysDeep(value: unknown, keys = new Set<string>(), seen = new Set<unknown>()): Set<string> {
+  if (value === null || typeof value !== 'object' || seen.has(value) || ArrayBuffer.isView(value)) return keys;
+  seen.add(value);
+  if (value instanceof Map || value instanceof Set || Array.isArray(value)) {
+    for (const entry of value instanceof Map ? value.values() : value) objectKeysDeep(entry, keys, seen);
+  } else {
+    for (const key of Object.getOwnPropertyNames(value)) {
+      keys.add(key);
+      objectKeysDeep((value as Record<string, unknown>)[key], keys, seen);
+    }
+  }
+  return keys;
 }
 
 /** Every own key of every plain object reachable from `value` (through arrays, Maps, Sets too). */

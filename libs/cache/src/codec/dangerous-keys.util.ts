@@ -27,11 +27,6 @@ export function mayHoldDangerousJsonKeys(text: string): boolean {
   return text.includes(JSON_ESCAPE) || text.includes(PROTO) || text.includes(CONSTRUCTOR);
 }
 
-const isPlainObject = (value: object): boolean => {
-  const prototype = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
-};
-
 /**
  * Removes own dangerous keys from decoded plain objects, at any depth, Map values and Sets
  * included. Decoders create them as harmless own properties, but a later deep merge in user code
@@ -54,24 +49,30 @@ export function stripDangerousKeys<T>(value: T, seen = new Set<unknown>()): T {
 }
 
 /**
- * A copy of `value` without own dangerous keys, leaving the caller's value untouched. Used before
- * encoding, so that what is stored is exactly what a read returns.
+ * The first own dangerous key of a plain object anywhere in `value` (Map values, Set and array
+ * members included), or undefined. Encoders refuse such values: stripping the key would make a
+ * hit return something other than what the miss returned.
  */
-export function withoutDangerousKeys(value: unknown, ancestors = new Set<unknown>()): unknown {
-  if (value === null || typeof value !== 'object' || ancestors.has(value)) return value;
+export function dangerousKeyIn(value: unknown, ancestors = new Set<unknown>()): string | undefined {
+  if (value === null || typeof value !== 'object' || ancestors.has(value) || ArrayBuffer.isView(value)) {
+    return undefined;
+  }
   ancestors.add(value);
   try {
-    if (Array.isArray(value)) return value.map((item) => withoutDangerousKeys(item, ancestors));
-    if (value instanceof Map) {
-      return new Map([...value].map(([key, item]) => [key, withoutDangerousKeys(item, ancestors)]));
+    const members = value instanceof Map ? [...value.values()] : value instanceof Set || Array.isArray(value) ? [...value] : undefined;
+    if (members) {
+      for (const member of members) {
+        const found = dangerousKeyIn(member, ancestors);
+        if (found) return found;
+      }
+      return undefined;
     }
-    if (value instanceof Set) return new Set([...value].map((item) => withoutDangerousKeys(item, ancestors)));
-    if (!isPlainObject(value)) return value;
-    const copy: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
-      if (!DANGEROUS_KEYS.has(key)) copy[key] = withoutDangerousKeys(item, ancestors);
+    for (const [key, member] of Object.entries(value)) {
+      if (DANGEROUS_KEYS.has(key)) return key;
+      const found = dangerousKeyIn(member, ancestors);
+      if (found) return found;
     }
-    return copy;
+    return undefined;
   } finally {
     ancestors.delete(value);
   }

@@ -1,7 +1,7 @@
 import { CacheSerializationError } from '../cache.errors';
 import { codecMessages } from '../cache.messages';
 import type { CacheCodec } from './codec.interface';
-import { mayHoldDangerousJsonKeys, stripDangerousKeys } from './dangerous-keys.util';
+import { DANGEROUS_KEYS, mayHoldDangerousJsonKeys, stripDangerousKeys } from './dangerous-keys.util';
 
 /**
  * Plain JSON, readable in redis-cli. It accepts only values JSON represents exactly, and refuses
@@ -34,6 +34,7 @@ export class JsonCodec implements CacheCodec {
 function rejectNonJson(this: unknown, key: string, value: unknown): unknown {
   // `this[key]` is the value before toJSON ran, so a Date is still a Date here.
   const original = (this as Record<string, unknown>)[key];
+  if (DANGEROUS_KEYS.has(key) && !Array.isArray(this)) throw new CacheSerializationError(codecMessages.dangerousKey(key));
   // A property holding `undefined` is dropped, which reads the same; anywhere else it would change.
   if (original === undefined && key !== '' && !Array.isArray(this)) return value;
   const kind = nonJsonKind(original);

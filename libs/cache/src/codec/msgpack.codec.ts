@@ -2,7 +2,7 @@ import { Packr } from 'msgpackr';
 import { CacheSerializationError } from '../cache.errors';
 import { codecMessages } from '../cache.messages';
 import type { CacheCodec } from './codec.interface';
-import { mayHoldDangerousKeys, stripDangerousKeys, withoutDangerousKeys } from './dangerous-keys.util';
+import { dangerousKeyIn, mayHoldDangerousKeys, stripDangerousKeys } from './dangerous-keys.util';
 import { mayHaveLostSurrogates } from './unicode.util';
 
 /**
@@ -12,8 +12,8 @@ import { mayHaveLostSurrogates } from './unicode.util';
  *
  * Objects are written as msgpackr "records" so that a Map (a MessagePack map) and a plain object
  * (a record) stay distinguishable. Class instances come back as plain objects, and `-0` as `0`.
- * Own `__proto__`, `constructor` and `prototype` keys are dropped before encoding (msgpackr would
- * rename `__proto__` when decoding), so a hit returns exactly what was stored.
+ * Objects with own `__proto__`, `constructor` or `prototype` keys are refused: reads strip those
+ * keys (a deep merge of them pollutes prototypes), so a hit would not return what was stored.
  */
 export class MsgpackCodec implements CacheCodec {
   static readonly ID = 1;
@@ -34,8 +34,9 @@ export class MsgpackCodec implements CacheCodec {
   }
 
   encode(value: unknown): Buffer {
-    let bytes = this.pack(value);
-    if (mayHoldDangerousKeys(bytes)) bytes = this.pack(withoutDangerousKeys(value));
+    const bytes = this.pack(value);
+    const dangerousKey = mayHoldDangerousKeys(bytes) ? dangerousKeyIn(value) : undefined;
+    if (dangerousKey) throw new CacheSerializationError(codecMessages.dangerousKey(dangerousKey));
     if (mayHaveLostSurrogates(bytes, value)) {
       // MessagePack strings are UTF-8, which cannot hold a lone surrogate: msgpackr would store U+FFFD.
       throw new CacheSerializationError(codecMessages.loneSurrogate());
