@@ -365,6 +365,16 @@ describe('MsgpackCodec', () => {
       expectSameTyped(codec.decode(foreignMsgpack(map)), map);
     });
 
+    it('refuses, and strips from foreign bytes, dangerous keys of an object used as a Map key', () => {
+      const map = new Map([[attack(), 1]]);
+      expect(() => codec.encode(map)).toThrow(CacheSerializationError);
+      const decoded = codec.decode(foreignMsgpack(map)) as Map<unknown, number>;
+      const [key] = [...decoded.keys()];
+      expect(ownKeysDeep(key).has('__proto__')).toBe(false);
+      expect(ownKeysDeep(key).has('constructor')).toBe(false);
+      expect(pollutesAFreshRealm(key)).toBe(false);
+    });
+
     it('keeps keys that merely contain the dangerous words', () => {
       const value = { constructorName: 'x', my__proto__: 1, __proto_: 2, prototypes: [3], proto: { deconstructor: 4 }, at: new Date(0) };
       expectSameTyped(roundTrip(value), value);

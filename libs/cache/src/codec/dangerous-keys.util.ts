@@ -28,15 +28,19 @@ export function mayHoldDangerousJsonKeys(text: string): boolean {
 }
 
 /**
- * Removes own dangerous keys from decoded plain objects, at any depth, Map values and Sets
- * included. Decoders create them as harmless own properties, but a later deep merge in user code
+ * Removes own dangerous keys from decoded plain objects, at any depth, Map keys and values and
+ * Sets included. Decoders create them as harmless own properties, but a later deep merge in user code
  * would turn them into prototype pollution.
  */
 export function stripDangerousKeys<T>(value: T, seen = new Set<unknown>()): T {
   if (value === null || typeof value !== 'object' || seen.has(value)) return value;
   seen.add(value);
   if (value instanceof Map) {
-    for (const entry of value.values()) stripDangerousKeys(entry, seen);
+    // Keys too: an object can be a Map key, and code iterating `map.keys()` may merge it.
+    for (const [key, entry] of value) {
+      stripDangerousKeys(key, seen);
+      stripDangerousKeys(entry, seen);
+    }
   } else if (value instanceof Set || Array.isArray(value)) {
     for (const entry of value) stripDangerousKeys(entry, seen);
   } else if (!ArrayBuffer.isView(value)) {
@@ -49,8 +53,8 @@ export function stripDangerousKeys<T>(value: T, seen = new Set<unknown>()): T {
 }
 
 /**
- * The first own dangerous key of a plain object anywhere in `value` (Map values, Set and array
- * members included), or undefined. Encoders refuse such values: stripping the key would make a
+ * The first own dangerous key of a plain object anywhere in `value` (Map keys and values, Set and
+ * array members included), or undefined. Encoders refuse such values: stripping the key would make a
  * hit return something other than what the miss returned.
  */
 export function dangerousKeyIn(value: unknown, ancestors = new Set<unknown>()): string | undefined {
@@ -59,7 +63,7 @@ export function dangerousKeyIn(value: unknown, ancestors = new Set<unknown>()): 
   }
   ancestors.add(value);
   try {
-    const members = value instanceof Map ? [...value.values()] : value instanceof Set || Array.isArray(value) ? [...value] : undefined;
+    const members = value instanceof Map ? [...value.keys(), ...value.values()] : value instanceof Set || Array.isArray(value) ? [...value] : undefined;
     if (members) {
       for (const member of members) {
         const found = dangerousKeyIn(member, ancestors);
