@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { CacheCommandError, CacheInvalidationIncompleteError } from '../cache.errors';
 import { messages } from '../cache.messages';
+import { EntryCodec } from '../codec/entry-codec';
 import type { RedisClient } from '../redis/redis.client';
 import type { CacheStore, EntryHead, EntryTags, StoreEntry, TagKeys } from './cache-store.interface';
 
@@ -50,11 +51,19 @@ local function indexTags(ttlMs)
   end
 end`;
 
-// Every entry and lease this module writes has a TTL: one without (another program wrote it, or
-// made our lease persistent) would otherwise hold the key for good, so it counts as absent.
+// Every lease this module writes has a TTL. One without (another program made it persistent)
+// would hold the key for good — every reader loading without storing, nothing counted — so it
+// counts as absent. A lease is recognised as the new one is built: same length, same header.
+// Other bytes are returned, for the cache to count and drop them.
 const SET_IF_ABSENT = `
 local current = redis.call('GET', KEYS[1])
-if current and redis.call('PTTL', KEYS[1]) >= 0 then return current end
+if current then
+  local lease = ARGV[1]
+  local persistedLease = #current == #lease
+    and string.sub(current, 1, ${EntryCodec.HEAD_LENGTH}) == string.sub(lease, 1, ${EntryCodec.HEAD_LENGTH})
+    and redis.call('PTTL', KEYS[1]) < 0
+  if not persistedLease then return current end
+end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return false`;
 
