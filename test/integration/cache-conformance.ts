@@ -575,11 +575,13 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
     });
 
     it('gives the leases back when the loader fails, and counts the keys in warmingErrors', async () => {
+      await cache.set('w:present', 'cached');
+      const failure = new Error('source down');
       await expect(
-        cache.fillAbsent(['w:1', 'w:2'], () => {
-          throw new Error('source down');
+        cache.fillAbsent(['w:1', 'w:2', 'w:present'], () => {
+          throw failure;
         }),
-      ).rejects.toThrow('source down');
+      ).resolves.toEqual({ filled: 0, present: 1, refused: 0, skipped: 0, failed: 2, loadError: failure });
       expect(cache.stats().warmingErrors).toBe(2);
       // No lease left behind: a read-through right away loads and stores.
       await expect(cache.getOrSet('w:1', () => 'after')).resolves.toBe('after');
@@ -587,9 +589,10 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
     });
 
     it('refuses a loader that returns a value count other than its keys, storing nothing', async () => {
-      const error = await failureOf(() => cache.fillAbsent(['w:1', 'w:2'], () => ['only one']));
-      expect(error).toBeInstanceOf(CacheArgumentError);
-      expect((error as Error).message).toContain('given 2 keys and returned 1 values');
+      const { failed, loadError } = await cache.fillAbsent(['w:1', 'w:2'], () => ['only one']);
+      expect(failed).toBe(2);
+      expect(loadError).toBeInstanceOf(CacheArgumentError);
+      expect((loadError as Error).message).toContain('given 2 keys and returned 1 values');
       await expect(cache.getOrSet('w:1', () => 'after')).resolves.toBe('after');
     });
 

@@ -48,6 +48,8 @@ const RUNTIME_EXPORTS = [
   'invalidationTag',
   'invalidationTags',
   'CacheWarmingError',
+  'CacheWarmer',
+  'CacheWarming',
 ];
 
 /**

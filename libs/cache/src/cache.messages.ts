@@ -150,24 +150,29 @@ export const invalidationMessages = {
 
 /** Sentences about cache warming (`CacheWarming`, `@CacheWarmer`). */
 export const warmingMessages = {
+  badDomain: (got: string) => `@CacheWarmer needs a cache domain name, got ${got}`,
   badJitter: (got: string) => `Warming jitter must be a number from 0 to below 1, got ${got}`,
   misalignedValues: (expected: number, got: number | string) =>
     `A warmer's load was given ${expected} keys and returned ${typeof got === 'number' ? `${got} values` : got}; ` +
     `it must return an array of one value per key, in order`,
   badWarmup: (warmer: string, got: string) =>
     `${warmer} must return { keys: string[], load(keys) }, got ${got}`,
+  classWithoutDomain: (warmer: string, got: string) =>
+    `${warmer} has a cacheWarmup() method, so it is a CacheWarmer, but its cacheDomain is ${got}: ` +
+    `give it the name of the domain it warms`,
   scopedWarmer: (warmer: string) =>
     `${warmer} is a cache warmer, but its provider is request-scoped or transient (or depends on a ` +
     `request-scoped provider): warming runs at startup, outside any request. Move it to a singleton provider.`,
-  started: (domain: string, warmers: number) => `Warming "${domain}" (${warmers} warmer${warmers === 1 ? '' : 's'})`,
   progress: (domain: string, done: number, total: number, perSecond: number) =>
     `Warming "${domain}": ${done}/${total} entries, ${Math.round(perSecond)} entries/s`,
-  done: (domain: string, done: number, total: number, perSecond: number, seconds: number, detail: string) =>
-    `Warmed "${domain}": ${done}/${total} entries in ${seconds.toFixed(1)} s, ${Math.round(perSecond)} entries/s (${detail})`,
+  done: (domain: string, total: number, perSecond: number, seconds: number, detail: string) =>
+    `Warmed "${domain}": ${total}/${total} entries in ${seconds.toFixed(1)} s, ${Math.round(perSecond)} entries/s (${detail})`,
   detail: (filled: number, present: number, refused: number, skipped: number, errors: number) =>
     `${filled} filled, ${present} already cached, ${refused} kept newer state, ${skipped} not found, ${errors} errors`,
   warmerFailed: (domain: string, warmer: string, keys: number, reason: string) =>
     `Warming "${domain}": ${warmer} failed for ${keys} entr${keys === 1 ? 'y' : 'ies'} (${reason}); they are loaded on first read instead`,
+  noWarmer: (domain: string, known: readonly string[]) =>
+    `No cache warmer warms domain ${domain}; domains with warmers: ${known.length ? known.join(', ') : 'none'}`,
   skippedRecent: (domain: string) => `Warming "${domain}" skipped: the fleet warmed it recently`,
   skippedLocked: (domain: string) => `Warming "${domain}" skipped: another instance is warming it`,
   waiting: (domain: string) => `Warming "${domain}": waiting for another instance to finish warming it`,

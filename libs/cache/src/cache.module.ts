@@ -11,6 +11,8 @@ import { CacheRegistry } from './caches/cache.registry';
 import { getCacheToken } from './caches/cache-token.util';
 import { AdviceExplorer } from './interception/advice.explorer';
 import { CacheInvalidator } from './invalidation/cache-invalidator';
+import { CacheWarming } from './warming/cache-warming.service';
+import { WarmerExplorer } from './warming/warmer.explorer';
 import { LockService } from './lock/lock.service';
 import { MemoryLockBackend } from './lock/memory-lock.backend';
 import { RedisLockBackend } from './lock/redis-lock.backend';
@@ -61,6 +63,8 @@ const coreProviders: Provider[] = [
   },
   LockService,
   CacheInvalidator,
+  WarmerExplorer,
+  CacheWarming,
 ];
 
 function domainProviders(domains: readonly string[]): Provider[] {
@@ -103,7 +107,7 @@ function withCore(definition: DynamicModule, declaredDomains: readonly string[])
     global: true,
     imports: [...(definition.imports ?? []), DiscoveryModule],
     providers: [...(definition.providers ?? []), ...coreProviders],
-    exports: [RedisClient, CacheRegistry, LockService, CacheInvalidator],
+    exports: [RedisClient, CacheRegistry, LockService, CacheInvalidator, CacheWarming],
   };
   const domains = domainProviders([...BUILT_IN_DOMAIN_NAMES, ...declaredDomains]);
   return {

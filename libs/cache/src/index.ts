@@ -64,3 +64,7 @@ export { LockInterceptor } from './interception/lock.interceptor';
 export { CacheInvalidator } from './invalidation/cache-invalidator';
 export type { InvalidationBatch, InvalidationPart, InvalidationRuleOptions } from './invalidation/cache-invalidator';
 export { invalidationTag, invalidationTags } from './invalidation/invalidation-tags';
+export { CacheWarmer } from './decorators/cache-warmer.decorator';
+export type { Warmup } from './warming/warmup.interface';
+export { CacheWarming } from './warming/cache-warming.service';
+export type { WarmingOutcome, WarmingReport } from './warming/cache-warming.service';

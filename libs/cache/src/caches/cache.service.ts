@@ -75,8 +75,13 @@ export interface FillAbsentResult {
   readonly refused: number;
   /** Not stored because the loader returned `undefined` for them (nothing to cache). */
   readonly skipped: number;
-  /** Not stored because the cache failed (counted in `errors` and logged). */
+  /**
+   * Not stored because the loader failed for them (see `loadError`) or the cache did (counted in
+   * `errors` and logged); all are counted in `stats().warmingErrors`.
+   */
   readonly failed: number;
+  /** What the loader threw (or why its result was refused), when it failed. */
+  readonly loadError?: unknown;
 }
 
 /** How one lease-checked fill ended. */
@@ -259,10 +264,10 @@ export class CacheService<T = unknown> {
    * the absent keys and returns their values in the same order; it must settle within `leaseTtl`,
    * after which its results can no longer be stored.
    *
-   * Cache failures never fail this call (the keys they hit are counted as `failed`).
-   * @throws the loader's error, after giving the leases back (nothing is stored).
-   * @throws CacheArgumentError for a bad key, ttl or jitter (before anything is written), or when
-   *   `load` returns a different number of values than it was given keys (nothing is stored).
+   * Neither cache failures nor the loader's fail this call: the keys they hit are counted as
+   * `failed`, and a loader that throws (or returns a different number of values than it was given
+   * keys) has its leases given back, nothing stored, and its error in `loadError`.
+   * @throws CacheArgumentError for a bad key, ttl or jitter, before anything is written.
    */
   async fillAbsent(
     keys: readonly string[],
@@ -276,21 +281,30 @@ export class CacheService<T = unknown> {
     if (typeof jitter !== 'number' || !(jitter >= 0 && jitter < 1)) {
       throw new CacheArgumentError(warmingMessages.badJitter(describe(jitter)));
     }
-    const result = { filled: 0, present: 0, refused: 0, skipped: 0, failed: 0 };
-    const leased: Array<{ key: string; fullKey: string; lease: Buffer }> = [];
-    await Promise.all(
+    const result: { -readonly [K in keyof FillAbsentResult]: FillAbsentResult[K] } = {
+      filled: 0,
+      present: 0,
+      refused: 0,
+      skipped: 0,
+      failed: 0,
+    };
+    const taken = await Promise.all(
       fullKeys.map(async (fullKey, i) => {
         const lease = this.entries.newLease();
         try {
           if ((await this.store.setIfAbsent(fullKey, lease, this.leaseTtlMs)) === undefined) {
-            leased.push({ key: unique[i], fullKey, lease });
-          } else result.present++;
+            return { key: unique[i], fullKey, lease };
+          }
+          result.present++;
         } catch (error) {
           this.degrade('fillAbsent', error);
           result.failed++;
         }
+        return undefined;
       }),
     );
+    // In the order of `keys`, so that the loader sees them as its caller listed them.
+    const leased = taken.filter((entry) => entry !== undefined);
     if (leased.length === 0) {
       this.counters.warmingErrors += result.failed;
       return result;
@@ -303,9 +317,11 @@ export class CacheService<T = unknown> {
         throw new CacheArgumentError(warmingMessages.misalignedValues(leased.length, Array.isArray(values) ? values.length : describe(values)));
       }
     } catch (error) {
-      this.counters.warmingErrors += leased.length + result.failed;
       await Promise.all(leased.map(({ fullKey, lease }) => this.releaseLease(fullKey, lease)));
-      throw error;
+      result.failed += leased.length;
+      result.loadError = error;
+      this.counters.warmingErrors += result.failed;
+      return result;
     }
     const { tags } = options;
     const outcomes = await Promise.all(
@@ -323,6 +339,14 @@ export class CacheService<T = unknown> {
     for (const outcome of outcomes) result[outcome]++;
     this.counters.warmingErrors += result.failed;
     return result;
+  }
+
+  /**
+   * Counts, in `stats().warmingErrors`, entries a warm-up of this domain could not preload for a
+   * reason `fillAbsent` did not see (a warmer that threw counts as one). Logging it is the caller's.
+   */
+  reportWarmingFailure(entries = 1): void {
+    this.counters.warmingErrors += entries;
   }
 
   /** Values of several keys in one round trip, aligned with `keys`; misses are `undefined`. */
