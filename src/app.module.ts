@@ -3,7 +3,10 @@ import { ConfigModule } from '@nestjs/config';
 import { CacheModule, type CacheModuleOptions, cacheConfig } from '@elile/cache';
 import { withDemoStoreDefault } from './cache-options.factory';
 import { DatabaseModule } from './database/database.module';
+import { ComplianceModule } from './compliance/compliance.module';
+import { OrgsModule } from './orgs/orgs.module';
 import { ScreeningsModule } from './screenings/screenings.module';
+import { SubjectsModule } from './subjects/subjects.module';
 
 @Module({
   imports: [
@@ -17,6 +20,9 @@ import { ScreeningsModule } from './screenings/screenings.module';
       useFactory: (options: CacheModuleOptions) => withDemoStoreDefault(options),
     }),
     ScreeningsModule,
+    SubjectsModule,
+    OrgsModule,
+    ComplianceModule,
   ],
 })
 export class AppModule {}

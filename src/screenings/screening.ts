@@ -7,6 +7,15 @@ export interface Screening {
   updatedAt: Date;
 }
 
+/** A screening's summary for reviewers: derived from the screening and its subject. */
+export interface ScreeningReport {
+  screeningId: string;
+  status: Screening['status'];
+  orgId: string;
+  subject: { id: string; fullName: string };
+  generatedAt: Date;
+}
+
 /** Where a read was answered from; the controller reports it as the `X-Cache` header. */
 export type CacheOutcome = 'HIT' | 'MISS';
 

@@ -1,7 +1,7 @@
 import { Controller, Get, NotFoundException, Param, Post, Res, UseInterceptors } from '@nestjs/common';
 import { LockInterceptor } from '@elile/cache';
 import type { Response } from 'express';
-import type { Screening } from './screening';
+import type { Screening, ScreeningReport } from './screening';
 import { ScreeningsRepository } from './screenings.repository';
 import { ScreeningsService } from './screenings.service';
 
@@ -20,6 +20,14 @@ export class ScreeningsController {
     response.setHeader('X-Cache', outcome);
     if (!screening) throw new NotFoundException(`Screening ${id} not found`);
     return screening;
+  }
+
+  @Get(':id/report')
+  async report(@Param('id') id: string, @Res({ passthrough: true }) response: Response): Promise<ScreeningReport> {
+    const { report, outcome } = await this.screenings.report(id);
+    response.setHeader('X-Cache', outcome);
+    if (!report) throw new NotFoundException(`Screening ${id} not found`);
+    return report;
   }
 
   @Post(':id/advance')

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type CacheService, InjectCache } from '@elile/cache';
+import { type CacheService, InjectCache, invalidationTags } from '@elile/cache';
 import type Database from 'better-sqlite3';
 import { DATABASE } from '../database/database.tokens';
-import type { CacheOutcome, Screening } from './screening';
+import type { CacheOutcome, Screening, ScreeningReport } from './screening';
 import { StaleWriteError } from './stale-write.error';
 
 interface ScreeningRow {
@@ -14,21 +14,38 @@ interface ScreeningRow {
   updated_at: string;
 }
 
+interface ReportRow {
+  id: string;
+  status: Screening['status'];
+  org_id: string;
+  subject_id: string;
+  full_name: string;
+}
+
+/** A screening is derived from its subject: cached with the subject's tag, a correction reaches it. */
+const screeningTags = (id: string, subjectId: string) => [invalidationTags.screening(id), invalidationTags.subject(subjectId)];
+
 /** Screenings from SQLite, read through the `screening` cache domain. */
 @Injectable()
 export class ScreeningsRepository {
   private readonly selectById: Database.Statement<[string], ScreeningRow>;
   private readonly claimFence: Database.Statement<[number, string, number]>;
   private readonly writeStatus: Database.Statement<[string, string, string, number]>;
+  private readonly selectReport: Database.Statement<[string], ReportRow>;
 
   constructor(
     @Inject(DATABASE) database: Database.Database,
     @InjectCache('screening') private readonly cache: CacheService<Screening | null>,
+    // The same domain, typed for the derived entries.
+    @InjectCache('screening') private readonly reports: CacheService<ScreeningReport | null>,
   ) {
     this.selectById = database.prepare('SELECT * FROM screenings WHERE id = ?');
     this.claimFence = database.prepare('UPDATE screenings SET fence = ? WHERE id = ? AND fence <= ?');
     this.writeStatus = database.prepare(
       'UPDATE screenings SET status = ?, updated_at = ? WHERE id = ? AND fence <= ?',
+    );
+    this.selectReport = database.prepare(
+      'SELECT s.id, s.status, s.org_id, s.subject_id, j.full_name FROM screenings s JOIN subjects j ON j.id = s.subject_id WHERE s.id = ?',
     );
   }
 
@@ -58,13 +75,45 @@ export class ScreeningsRepository {
    */
   async findById(id: string): Promise<{ screening: Screening | null; outcome: CacheOutcome }> {
     let outcome: CacheOutcome = 'HIT';
-    const screening = await this.cache.getOrSet(id, () => {
-      outcome = 'MISS';
-      const row = this.selectById.get(id);
-      return row ? toScreening(row) : null;
-    });
+    const screening = await this.cache.getOrSet(
+      id,
+      () => {
+        outcome = 'MISS';
+        const row = this.selectById.get(id);
+        return row ? toScreening(row) : null;
+      },
+      { tags: (found) => (found ? screeningTags(id, found.subjectId) : []) },
+    );
     return { screening, outcome };
   }
+
+  /**
+   * The screening's report, a derived entry (`<id>:report`): tagged with its screening and its
+   * subject, so a status change and a subject correction both invalidate it.
+   */
+  async report(id: string): Promise<{ report: ScreeningReport | null; outcome: CacheOutcome }> {
+    let outcome: CacheOutcome = 'HIT';
+    const report = await this.reports.getOrSet(
+      `${id}:report`,
+      () => {
+        outcome = 'MISS';
+        const row = this.selectReport.get(id);
+        return row ? toReport(row) : null;
+      },
+      { tags: (found) => (found ? screeningTags(id, found.subject.id) : []) },
+    );
+    return { report, outcome };
+  }
+}
+
+function toReport(row: ReportRow): ScreeningReport {
+  return {
+    screeningId: row.id,
+    status: row.status,
+    orgId: row.org_id,
+    subject: { id: row.subject_id, fullName: row.full_name },
+    generatedAt: new Date(),
+  };
 }
 
 function toScreening(row: ScreeningRow): Screening {

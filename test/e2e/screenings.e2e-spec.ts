@@ -1,24 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { CacheConfigurationError, CacheRegistry, RedisClient } from '@elile/cache';
-import { AppModule } from '../../src/app.module';
 import { ScreeningsRepository } from '../../src/screenings/screenings.repository';
 import { StaleWriteError } from '../../src/screenings/stale-write.error';
 import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../support/test-redis';
-
-async function startDemo(env: Record<string, string | undefined>): Promise<INestApplication> {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  for (const [name, value] of Object.entries(env)) if (value === undefined) delete process.env[name];
-  try {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    return await app.init();
-  } finally {
-    process.env = saved;
-  }
-}
+import { startDemo } from './start-demo';
 
 describe('demo: GET /screenings/:id on Redis', () => {
   const namespace = uniqueNamespace('e2e');

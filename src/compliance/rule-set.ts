@@ -1,0 +1,6 @@
+export interface ComplianceRuleSet {
+  id: string;
+  name: string;
+  version: number;
+  rules: string[];
+}

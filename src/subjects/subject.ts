@@ -1,0 +1,5 @@
+export interface Subject {
+  id: string;
+  fullName: string;
+  updatedAt: Date;
+}
