@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { cacheServiceBenches } from './cache-service.bench';
 import { codecBench } from './codec.bench';
 import { decoratorsBench } from './decorators.bench';
+import { invalidationBench } from './invalidation.bench';
 import { locksBench } from './locks.bench';
 import { runPinned, type Pinning } from './helpers/pinning';
 import { cpusAllowed, type RedisTarget, startRedis } from './helpers/redis-server';
@@ -15,7 +16,7 @@ import { screeningReport } from './helpers/screening.fixture';
 import type { BenchConfig, BenchSubject } from './helpers/subject';
 
 /** Run order is table order. A new subject is one file exporting a `BenchSubject`, listed here. */
-const SUBJECTS: BenchSubject[] = [...cacheServiceBenches, decoratorsBench, locksBench, codecBench];
+const SUBJECTS: BenchSubject[] = [...cacheServiceBenches, decoratorsBench, locksBench, invalidationBench, codecBench];
 
 /**
  * Sized so that `npm run bench` stays within ~3 minutes on the 2-core CI machine. An even number
