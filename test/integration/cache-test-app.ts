@@ -10,6 +10,7 @@ import {
   InjectCache,
   RedisClient,
 } from '@elile/cache';
+import { closeFailedBoot } from '../support/close-failed-boot';
 
 /** Domains every test app declares next to the built-in ones. */
 export const MAIN = 'conf';
@@ -67,7 +68,7 @@ export async function startCacheApp(
   try {
     await moduleRef.init();
   } catch (error) {
-    await moduleRef.close();
+    await closeFailedBoot(moduleRef);
     throw error;
   }
   const consumer = moduleRef.get(CacheConsumer);

@@ -29,6 +29,7 @@ import { deferred } from '../../support/deferred';
 import { RecordingLogger } from '../../support/recording-logger';
 import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../../support/test-redis';
 import { closeRaw, failureOf, rawRedis, sleep, waitFor } from '../cache-test-app';
+import { closeFailedBoot } from '../../support/close-failed-boot';
 
 /**
  * Warming on a real Redis (and the memory store where a single instance is enough): what is
@@ -67,8 +68,7 @@ async function boot(options: BootOptions): Promise<TestingModule> {
   try {
     await moduleRef.init();
   } catch (error) {
-    // Nest's close() rethrows the init error; the half-started app is closed all the same.
-    await moduleRef.close().catch(() => undefined);
+    await closeFailedBoot(moduleRef);
     throw error;
   }
   apps.push(moduleRef);
