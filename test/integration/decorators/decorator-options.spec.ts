@@ -199,8 +199,13 @@ describe.each(STORE_KINDS)('decorator options on the %s store', (store: StoreKin
         }
         return value;
       };
+      // The method returns its arguments, and values with these keys are refused by the codecs
+      // (never cached: test/unit/codec), which would read here as two entries.
+      const cacheable = fc
+        .jsonValue({ maxDepth: 3 })
+        .filter((value) => !/"(__proto__|constructor|prototype)":/.test(JSON.stringify(value)));
       await fc.assert(
-        fc.asyncProperty(fc.jsonValue({ maxDepth: 3 }), fc.jsonValue({ maxDepth: 3 }), fc.boolean(), async (a, other, same) => {
+        fc.asyncProperty(cacheable, cacheable, fc.boolean(), async (a, other, same) => {
           const b = same ? reordered(a) : other;
           // Every body run has a distinct number, so equal runs mean one entry served both.
           const first = await service.lookup('property', a);
