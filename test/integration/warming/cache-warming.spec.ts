@@ -27,6 +27,7 @@ import {
 } from '../../fixtures/warmers.fixture';
 import { deferred } from '../../support/deferred';
 import { RecordingLogger } from '../../support/recording-logger';
+import { findFreePort } from '../../support/redis-harness';
 import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../../support/test-redis';
 import { closeRaw, failureOf, rawRedis, sleep, waitFor } from '../cache-test-app';
 import { closeFailedBoot } from '../../support/close-failed-boot';
@@ -48,6 +49,8 @@ interface BootOptions {
   warming?: CacheModuleOptions['warming'];
   leaseTtl?: number;
   logger?: RecordingLogger;
+  /** Another Redis than the jest-provided one. */
+  redisUrl?: string;
 }
 
 async function boot(options: BootOptions): Promise<TestingModule> {
@@ -56,7 +59,7 @@ async function boot(options: BootOptions): Promise<TestingModule> {
       CacheModule.forRoot({
         store: options.store ?? 'redis',
         namespace: options.namespace,
-        redis: { url: testRedisUrl() },
+        redis: { url: options.redisUrl ?? testRedisUrl(), connectTimeout: 0.5 },
         warming: options.warming,
         leaseTtl: options.leaseTtl,
       }),
@@ -340,6 +343,21 @@ describe('warming errors (Redis)', () => {
     expect(error).toBeInstanceOf(CacheWarmingError);
     expect((error as CacheWarmingError).failures).toEqual({ org: 3 });
     expect((error as Error).message).toContain('Cache warming failed at startup (warming.failOnError): org: 3');
+  });
+
+  it('with Redis unreachable at boot, the domain is reported failed and logged; the boot goes on', async () => {
+    const logger = new RecordingLogger();
+    const source = new WarmSource(orgIds(2));
+    const app = await boot({
+      namespace: nextNamespace(),
+      source,
+      logger,
+      redisUrl: `redis://127.0.0.1:${await findFreePort()}`,
+      warming: { await: true },
+    });
+    await expect(reportOf(app)).resolves.toMatchObject({ outcome: 'failed', errors: 1, filled: 0 });
+    expect(source.calls).toEqual([]);
+    expect(logger.text()).toContain(`Warming "org" skipped: the fleet's warm-up lock could not be taken`);
   });
 
   it('warm() of a domain without warmers is refused', async () => {

@@ -297,7 +297,7 @@ export class CacheService<T = unknown> {
           }
           result.present++;
         } catch (error) {
-          this.degrade('fillAbsent', error);
+          this.degradeWrite('fillAbsent', error);
           result.failed++;
         }
         return undefined;

@@ -145,7 +145,9 @@ export class CacheWarming implements OnApplicationBootstrap, BeforeApplicationSh
 
   private track<T>(work: Promise<T>): Promise<T> {
     this.running.add(work);
-    void work.finally(() => this.running.delete(work));
+    // Both ways, so that a rejection reaches only the caller, not an unhandled-rejection handler.
+    const forget = () => void this.running.delete(work);
+    void work.then(forget, forget);
     return work;
   }
 
