@@ -138,6 +138,7 @@ export const invalidationMessages = {
   badTagKind: (got: string) =>
     `An invalidation tag kind must be letters, digits, "_", "." or "-" (no ":"), got ${got}`,
   badId: (got: string) => `Invalidation ids must be non-empty strings, got ${got}`,
+  badTag: (got: string) => `Invalidation tags must be non-empty strings, got ${got}`,
   badIdList: (field: string, got: string) => `invalidateBatch needs "${field}" to be an array of ids, got ${got}`,
   failed: (rule: string, parts: readonly string[], total: number) =>
     `Cache invalidation ${rule} did not complete; these may still be cached until their TTL: ` +

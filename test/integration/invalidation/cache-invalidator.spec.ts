@@ -261,6 +261,19 @@ describe.each<CacheStoreKind>(['memory', 'redis'])('CacheInvalidator on the %s s
       expect(left.has('org/s-1')).toBe(true);
     });
 
+    it('a rule with an empty tag fails with CacheArgumentError before removing anything', async () => {
+      const world = await seed(['a']);
+      class EmptyTag extends CacheInvalidator {
+        run(): Promise<number> {
+          return this.invalidate('run', [{ domain: 'org', keys: ['a'] }, { domain: 'screening', tags: [''] }]);
+        }
+      }
+      const error = await failureOf(() => new EmptyTag(app.moduleRef.get(CacheRegistry)).run());
+      expect(error).toBeInstanceOf(CacheArgumentError);
+      expect((error as Error).message).toContain('Invalidation tags must be non-empty strings');
+      await expectLeft(world, new Set());
+    });
+
     it('a rule naming a domain that is not configured fails before removing anything', async () => {
       const world = await seed(['a']);
       class Misconfigured extends CacheInvalidator {

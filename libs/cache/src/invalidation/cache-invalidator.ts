@@ -191,7 +191,7 @@ export class CacheInvalidator {
         entry.keys.add(key);
       }
       for (const tag of tags) {
-        if (typeof tag !== 'string' || tag === '') throw new CacheArgumentError(invalidationMessages.badId(describe(tag)));
+        if (typeof tag !== 'string' || tag === '') throw new CacheArgumentError(invalidationMessages.badTag(describe(tag)));
         entry.tags.add(tag);
       }
       for (const pattern of patterns) entry.patterns.add(pattern);
