@@ -3,6 +3,7 @@ import { CacheInvalidator, type CacheService, escapeGlob, invalidationTags, Redi
 import { type CacheApp, createCacheApp } from './helpers/cache-app';
 import type { BenchContext, BenchRow, BenchSubject, SubjectResult } from './helpers/subject';
 import { median, percentile } from './helpers/timing';
+import { commandsSent, scriptExecutions } from './helpers/round-trips';
 
 const NAMESPACE = 'bench-invalidation:';
 /** Keys no rule touches, filling the database around the measured entries. */
@@ -101,32 +102,6 @@ async function timedSweeps(side: Side, runs: number): Promise<number[]> {
   return times;
 }
 
-/** Commands `side`'s connection sent while `work` ran. */
-async function commandsSent(side: Side, work: () => Promise<unknown>): Promise<number> {
-  const connection = side.app.app.get(RedisClient).connection as Redis;
-  const original = connection.sendCommand.bind(connection);
-  let sent = 0;
-  connection.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
-    sent++;
-    return original(...args);
-  }) as Redis['sendCommand'];
-  try {
-    await work();
-  } finally {
-    connection.sendCommand = original;
-  }
-  return sent;
-}
-
-/**
- * Script executions on the server (INFO commandstats). UNLINK is not counted: the commands a
- * script calls are counted too, and would hide the round trips among the deletions.
- */
-async function scriptExecutions(raw: Redis): Promise<number> {
-  const stats = await raw.info('commandstats');
-  return [...stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
-}
-
 async function seedBatch(side: Side, label: string): Promise<{ screeningIds: string[]; subjectIds: string[]; orgIds: string[] }> {
   const ids = Array.from({ length: BATCH_IDS }, (_, i) => `${label}-${i}`);
   const { screening, subject, org } = invalidationTags;
@@ -207,7 +182,7 @@ async function measure(ctx: BenchContext, small: Side, large: Side): Promise<Sub
   const batched = await seedBatch(small, 'batched');
   const scriptsBefore = await scriptExecutions(small.raw);
   let batchUs = 0;
-  const batchCommands = await commandsSent(small, async () => {
+  const batchCommands = await commandsSent(small.app.app.get(RedisClient).connection as Redis, async () => {
     const start = performance.now();
     await small.invalidator.invalidateBatch(batched);
     batchUs = (performance.now() - start) * 1000;
@@ -215,7 +190,7 @@ async function measure(ctx: BenchContext, small: Side, large: Side): Promise<Sub
   const batchScripts = (await scriptExecutions(small.raw)) - scriptsBefore;
   const single = await seedBatch(small, 'single');
   let singleUs = 0;
-  const singleCommands = await commandsSent(small, async () => {
+  const singleCommands = await commandsSent(small.app.app.get(RedisClient).connection as Redis, async () => {
     const start = performance.now();
     for (const id of single.screeningIds) await small.invalidator.invalidateScreening(id);
     for (const id of single.subjectIds) await small.invalidator.invalidateSubject(id);

@@ -5,6 +5,7 @@ import { LockService, RedisClient } from '@elile/cache';
 import { createCacheApp } from './helpers/cache-app';
 import type { BenchContext, BenchRow, BenchSubject, SubjectResult } from './helpers/subject';
 import { median, percentile, sequentialLatency } from './helpers/timing';
+import { commandsSent, scriptExecutions } from './helpers/round-trips';
 
 const BASE_UNCONTENDED = 'baseline: SET NX PX + owner-checked DEL (EVAL)';
 const BASE_HANDOFF = 'baseline: hand-off, SET NX PX polled every 100 ms';
@@ -60,27 +61,6 @@ async function handOffLatencies(
     }),
   );
   return Float64Array.from(latencies).sort();
-}
-
-/** Commands this process sent on `connection` while `work` ran (every round trip goes through sendCommand). */
-async function countSent(connection: Redis, work: () => Promise<void>): Promise<number> {
-  const original = connection.sendCommand.bind(connection);
-  let sent = 0;
-  connection.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
-    sent++;
-    return original(...args);
-  }) as Redis['sendCommand'];
-  try {
-    await work();
-  } finally {
-    connection.sendCommand = original;
-  }
-  return sent;
-}
-
-async function scriptCalls(redis: Redis): Promise<number> {
-  const stats = await redis.info('commandstats');
-  return [...stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
 }
 
 /**
@@ -151,15 +131,15 @@ async function measure(ctx: BenchContext, apps: INestApplicationContext[], conne
 
   ctx.progress('locks: counting round trips');
   const counted = 1000;
-  const scriptsBefore = await scriptCalls(admin);
-  const sent = await countSent(apps[0].get(RedisClient).connection as Redis, async () => {
+  const scriptsBefore = await scriptExecutions(admin);
+  const sent = await commandsSent(apps[0].get(RedisClient).connection as Redis, async () => {
     for (let i = 0; i < counted; i++) {
       const lock = await locks[0].acquire('counted', { ttl: 30, wait: 0 });
       await lock.release();
     }
   });
   // The INFO call itself is not a script; nothing else talks to this server meanwhile.
-  const scriptsRun = (await scriptCalls(admin)) - scriptsBefore;
+  const scriptsRun = (await scriptExecutions(admin)) - scriptsBefore;
 
   const handOffs = Math.max(40, Math.round(config.sequentialSamples / 10));
   // Each naive hand-off costs ~100 ms: fewer of them keep `npm run bench` short.
