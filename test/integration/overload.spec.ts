@@ -43,18 +43,17 @@ describe('a burst far beyond redis.maxInFlight', () => {
     expect(heapAfter - heapBefore).toBeLessThan(8 * 1024 * 1024);
   });
 
-  it('50,000 cold reads: what Redis was given is answered in time and cached (without a cap, all timed out)', async () => {
-    const calls = 50_000;
+  it('a burst over the cap: the calls within it are answered and cached, the rest go straight to their loader', async () => {
+    // Small enough that this process's own work on the burst stays far inside the deadline on a
+    // loaded CI machine (a 50,000-call burst took 8 s there): the point is the split, not the cliff.
+    const calls = 5 * MAX_IN_FLIGHT;
     const before = app.main.stats();
-    const started = performance.now();
-    await Promise.all(Array.from({ length: calls }, (_, i) => app.main.getOrSet(`cliff:${i}`, async () => i)));
+    await Promise.all(Array.from({ length: calls }, (_, i) => app.main.getOrSet(`split:${i}`, async () => i)));
     const after = app.main.stats();
-    const cached = await app.main.getMany(Array.from({ length: MAX_IN_FLIGHT }, (_, i) => `cliff:${i}`));
+    const cached = await app.main.getMany(Array.from({ length: MAX_IN_FLIGHT }, (_, i) => `split:${i}`));
     const stored = cached.filter((entry) => entry !== undefined).length;
-    console.log(
-      `50,000-call burst: ${Math.round(performance.now() - started)} ms, ${after.overloaded - before.overloaded} over the cap, ` +
-        `${after.errors - before.errors} errors, ${stored} of the first ${MAX_IN_FLIGHT} cached`,
-    );
-    expect(stored).toBeGreaterThan(0);
+    expect(after.overloaded - before.overloaded).toBeGreaterThanOrEqual(calls - 3 * MAX_IN_FLIGHT);
+    expect(after.loads - before.loads).toBe(calls);
+    expect(stored).toBeGreaterThan(MAX_IN_FLIGHT / 2);
   });
 });
