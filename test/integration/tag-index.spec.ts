@@ -235,29 +235,8 @@ describe('tag indexes on the Redis store', () => {
     await expect(raw.exists(big.members, `${fixture.prefix}big-0`, `${fixture.prefix}big-${COUNT - 1}`)).resolves.toBe(0);
     await expect(raw.exists(big.invalidatedAt)).resolves.toBe(1);
   });
-});
 
-describe('invalidating many tags at once on the Redis store', () => {
-  let fixture: StoreFixture;
-  let raw: Redis;
-
-  beforeAll(() => {
-    raw = rawRedis(testRedisUrl());
-  });
-
-  beforeEach(async () => {
-    fixture = await makeStore('redis');
-  });
-
-  afterEach(async () => {
-    await fixture.close();
-  });
-
-  afterAll(async () => {
-    await closeRaw(raw);
-  });
-
-  it('serves 1,000 tags in a few calls, a large tag among them included, and deletes exactly their entries', async () => {
+  it('invalidates many tags at once: serves 1,000 tags in a few calls, a large tag among them included, and deletes exactly their entries', async () => {
     const key = (name: string) => `${fixture.prefix}${name}`;
     const tags = Array.from({ length: 1_000 }, (_, i) => tagOf(fixture.prefix, `t${i}`));
     // The large tag sits where one call's share of tags ends and the next begins.
