@@ -191,6 +191,21 @@ describe('resolveCacheOptions', () => {
       ['a domain prefix covering the reserved tag prefix', { domains: { odd: { ttl: 5, prefix: '_' } } }, /"odd".*"__elile:"/],
       ['a domain prefix inside the reserved tag prefix', { domains: { odd: { ttl: 5, prefix: '__elile:x' } } }, /"odd".*"__elile:"/],
       ['a store of the wrong case', { store: 'Redis' }, /"store"/],
+      [
+        'a cluster option the module sets (offline queue)',
+        { redis: { cluster: { nodes: [{ host: 'h', port: 1 }], options: { enableOfflineQueue: true } } } },
+        /"redis\.cluster\.options\.enableOfflineQueue".*no offline queue/,
+      ],
+      [
+        'cluster redisOptions (per-node options come from "redis")',
+        { redis: { cluster: { nodes: [{ host: 'h', port: 1 }], options: { redisOptions: { commandTimeout: 0 } } } } },
+        /"redis\.cluster\.options\.redisOptions"/,
+      ],
+      [
+        'a cluster keyPrefix',
+        { redis: { cluster: { nodes: [{ host: 'h', port: 1 }], options: { keyPrefix: 'x:', lazyConnect: false } } } },
+        /"redis\.cluster\.options\.keyPrefix", "redis\.cluster\.options\.lazyConnect"/,
+      ],
       ['a non-string namespace', { namespace: 5 }, /"namespace"/],
       ['an http URL', { redis: { url: 'http://localhost:6379' } }, /"redis\.url".*redis:\/\/ or rediss:\/\//],
       ['a URL without scheme', { redis: { url: 'localhost:6379' } }, /"redis\.url"/],

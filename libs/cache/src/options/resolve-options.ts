@@ -148,6 +148,15 @@ const IOREDIS_OWNED: Readonly<Record<string, string>> = {
   path: '"redis.url"',
 };
 
+/** The same for the Cluster options in `redis.cluster.options`. */
+const CLUSTER_OWNED: Readonly<Record<string, string>> = {
+  lazyConnect: IOREDIS_OWNED.lazyConnect,
+  enableOfflineQueue: IOREDIS_OWNED.enableOfflineQueue,
+  clusterRetryStrategy: '"redis.maxReconnectDelay"',
+  redisOptions: 'the module (per-node options come from "redis" and "redis.ioredis")',
+  keyPrefix: IOREDIS_OWNED.keyPrefix,
+};
+
 /** The longest delay Node can arm a timer for; beyond it, setTimeout fires after 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -167,14 +176,18 @@ function timerSeconds(value: unknown, path: string, marginMs = 0): number {
   return ms;
 }
 
-function assertNoOwnedIoredisOptions(ioredis: unknown): void {
-  if (ioredis === undefined) return;
-  assertOptionsObject(ioredis, 'redis.ioredis');
-  const owned = Object.keys(ioredis as object).filter((key) => Object.hasOwn(IOREDIS_OWNED, key));
+function assertNoOwnedIoredisOptions(
+  options: unknown,
+  path: string,
+  ownedKeys: Readonly<Record<string, string>> = IOREDIS_OWNED,
+): void {
+  if (options === undefined) return;
+  assertOptionsObject(options, path);
+  const owned = Object.keys(options as object).filter((key) => Object.hasOwn(ownedKeys, key));
   if (owned.length === 0) return;
   fail(
-    `CacheModule option${owned.length > 1 ? 's' : ''} ${owned.map((key) => `"redis.ioredis.${key}"`).join(', ')} ` +
-      `cannot be passed to ioredis: ${owned.map((key) => `${key} is set by ${IOREDIS_OWNED[key]}`).join('; ')}`,
+    `CacheModule option${owned.length > 1 ? 's' : ''} ${owned.map((key) => `"${path}.${key}"`).join(', ')} ` +
+      `cannot be passed to ioredis: ${owned.map((key) => `${key} is set by ${ownedKeys[key]}`).join('; ')}`,
   );
 }
 
@@ -190,7 +203,8 @@ function resolveRedis(options: RedisConnectionOptions = {}): ResolvedRedisOption
   assertKnownKeys(options, REDIS_KEYS, 'redis', IOREDIS_HINT);
   assertKnownKeys(options.sentinel, SENTINEL_KEYS, 'redis.sentinel', IOREDIS_HINT);
   assertKnownKeys(options.cluster, CLUSTER_KEYS, 'redis.cluster', `ioredis's Cluster options go in "redis.cluster.options"`);
-  assertNoOwnedIoredisOptions(options.ioredis);
+  assertNoOwnedIoredisOptions(options.ioredis, 'redis.ioredis');
+  assertNoOwnedIoredisOptions(options.cluster?.options, 'redis.cluster.options', CLUSTER_OWNED);
   const url = options.url ?? DEFAULTS.redis.url;
   if (!/^rediss?:\/\//.test(url)) {
     fail(`CacheModule option "redis.url" must start with redis:// or rediss://, got a value that does not`);
