@@ -13,7 +13,8 @@ export default async function globalSetup(): Promise<void> {
     handle = await provideRedis();
     store[GLOBAL_HANDLE_KEY] = handle;
     // stderr, so that `jest --json` on stdout stays parseable.
-    process.stderr.write(`[redis-harness] tests use ${handle.url}: ${handle.description}\n`);
+    // The description names the server without its password (REDIS_URL may carry one).
+    process.stderr.write(`[redis-harness] tests use ${handle.description}\n`);
   }
   // Workers are spawned after global setup and inherit this environment.
   process.env.ELILE_TEST_REDIS_URL = handle.url;

@@ -489,11 +489,13 @@ function externalServer(rawUrl: string): RedisServerHandle {
   try {
     parsed = new URL(rawUrl);
   } catch {
-    throw new Error(`REDIS_URL is not a valid URL: ${JSON.stringify(rawUrl)}`);
+    // Not echoed: it may carry a password.
+    throw new Error('REDIS_URL is not a valid URL');
   }
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1') || LOOPBACK;
   const port = parsed.port ? Number(parsed.port) : 6379;
-  const shown = parsed.password ? rawUrl.replace(`:${parsed.password}@`, ':***@') : rawUrl;
+  // Host and port only: user info and query parameters may carry a password.
+  const shown = `${parsed.protocol}//${parsed.host}`;
   return {
     kind: 'external',
     url: rawUrl,
