@@ -1,6 +1,7 @@
 import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../support/test-redis';
 import { liveHeapBytes } from '../support/heap';
-import { type CacheApp, startCacheApp } from './cache-test-app';
+import { type RedisServerHandle, startLocalRedisServer } from '../support/redis-harness';
+import { type CacheApp, startCacheApp, waitFor } from './cache-test-app';
 
 const namespace = uniqueNamespace('overload');
 const MAX_IN_FLIGHT = 1000;
@@ -55,5 +56,36 @@ describe('a burst far beyond redis.maxInFlight', () => {
     expect(after.overloaded - before.overloaded).toBeGreaterThanOrEqual(calls - 3 * MAX_IN_FLIGHT);
     expect(after.loads - before.loads).toBe(calls);
     expect(stored).toBeGreaterThan(MAX_IN_FLIGHT / 2);
+  });
+});
+
+describe('the bulkhead after a hung Redis (flooded, then paused, then back)', () => {
+  let server: RedisServerHandle;
+  let app: CacheApp;
+
+  beforeAll(async () => {
+    server = await startLocalRedisServer();
+    app = await startCacheApp({ namespace: 'bulkhead-hung:', redis: { url: server.url, maxInFlight: 20, commandTimeout: 0.2 } });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await server?.stop();
+  });
+
+  it('frees every slot of the commands that timed out: once Redis answers, nothing is refused as overloaded', async () => {
+    await server.pause();
+    try {
+      const burst = await Promise.all(Array.from({ length: 100 }, (_, i) => app.main.getOrSet(`hung:${i}`, async () => i)));
+      expect(burst).toEqual(Array.from({ length: 100 }, (_, i) => i));
+      expect(app.main.stats().overloaded).toBeGreaterThanOrEqual(80);
+    } finally {
+      await server.resume();
+    }
+    await waitFor('Redis to answer again', async () => (await app.main.set('probe', 1)) && (await app.main.get('probe')) === 1, 10_000);
+    const overloadedBefore = app.main.stats().overloaded;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => app.main.getOrSet(`after:${i}`, async () => i)));
+    expect(app.main.stats().overloaded).toBe(overloadedBefore);
+    await expect(app.main.get('after:19')).resolves.toBe(19);
   });
 });
