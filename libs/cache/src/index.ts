@@ -46,6 +46,8 @@ export type {
   TagSource,
 } from './caches/cache.service';
 export type { CacheStats } from './caches/cache-stats';
+export { ElileKeyvStore } from './keyv/elile-keyv.store';
+export type { ElileKeyvEntry } from './keyv/elile-keyv.store';
 export { CacheRegistry } from './caches/cache.registry';
 export { getCacheToken } from './caches/cache-token.util';
 export { InjectCache } from './caches/inject-cache.decorator';
