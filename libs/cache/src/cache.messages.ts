@@ -72,6 +72,10 @@ export const messages = {
     `not be recorded, so a read-through that began before it may still store what it loaded`,
   corruptEntry: (domain: string, reason: string) =>
     `Cache "${domain}" found an entry it cannot decode (${reason}); deleted it and treated it as a miss`,
+  configPackageMissing: () =>
+    `cacheConfig reads ELILE_* variables through @nestjs/config, which is not installed: ` +
+    `run \`npm i @nestjs/config\`, or pass CacheModule.forRoot options in code (cacheOptionsFromEnv() ` +
+    `reads the same variables without it)`,
 };
 
 /** Sentences about distributed locks (`LockService`). Keys are the caller's, never full Redis keys. */

@@ -29,7 +29,9 @@ export type {
   RedisConnectionOptions,
 } from './options/cache-module-options.interface';
 export { DEFAULT_DOMAINS } from './options/cache-defaults';
-export { CACHE_ENV_VARIABLES, cacheConfig, cacheOptionsFromEnv } from './options/env-config';
+export { CACHE_ENV_VARIABLES, cacheOptionsFromEnv } from './options/env-config';
+export { cacheConfig } from './options/cache-config';
+export type { CacheConfigFactory } from './options/cache-config';
 export { RedisClient } from './redis/redis.client';
 export type { RedisConnection } from './redis/redis-connection.factory';
 export { escapeGlob } from './redis/glob.util';

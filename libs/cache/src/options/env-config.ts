@@ -1,4 +1,3 @@
-import { registerAs } from '@nestjs/config';
 import { CacheConfigurationError } from '../cache.errors';
 import { DEFAULT_DOMAINS } from './cache-defaults';
 import type { CacheDomainOptions, CacheModuleOptions } from './cache-module-options.interface';
@@ -164,15 +163,3 @@ export function cacheOptionsFromEnv(env: Env = process.env): CacheModuleOptions 
     http: withoutUndefined({ trustForwardedHost: flag(env, 'ELILE_HTTP_TRUST_FORWARDED_HOST') }),
   });
 }
-
-/**
- * `@nestjs/config` namespace with the options read from `ELILE_*` variables (validated when the
- * ConfigModule loads it, at boot):
- * @example
- * CacheModule.forRootAsync({
- *   imports: [ConfigModule.forFeature(cacheConfig)],
- *   inject: [cacheConfig.KEY],
- *   useFactory: (options: CacheModuleOptions) => options,
- * })
- */
-export const cacheConfig = registerAs('elileCache', () => cacheOptionsFromEnv(process.env));
