@@ -192,3 +192,21 @@ export const warmingMessages = {
     `CacheModule option "warming.failOnError" needs "warming.await: true": a warm-up running in the ` +
     `background cannot fail the boot`,
 };
+
+/** Sentences about `RedisThrottlerStorage`. */
+export const throttlerMessages = {
+  badPolicy: (got: string, known: readonly string[]) =>
+    `RedisThrottlerStorage option "whenUnavailable" must be one of ${known.map((p) => `'${p}'`).join(', ')}, got ${got}`,
+  badArgument: (problem: string) => `RedisThrottlerStorage.increment needs ${problem}`,
+  inProcess: () =>
+    `Throttler limits are counted in this process (CacheModule uses the memory store): each instance ` +
+    `allows the full limit`,
+  unavailable: (policy: string, reason: string) =>
+    `Throttler could not reach Redis (${reason}); ` +
+    (policy === 'local'
+      ? `counting requests in this process until it answers (each instance allows the full limit)`
+      : policy === 'open'
+        ? `letting requests through uncounted until it answers (whenUnavailable: 'open')`
+        : `refusing requests until it answers (whenUnavailable: 'closed')`),
+};
+

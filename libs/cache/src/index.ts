@@ -72,3 +72,9 @@ export { CacheWarmer } from './decorators/cache-warmer.decorator';
 export type { Warmup } from './warming/warmup.interface';
 export { CacheWarming } from './warming/cache-warming.service';
 export type { WarmingOutcome, WarmingReport } from './warming/cache-warming.service';
+export { RedisThrottlerStorage } from './throttler/redis-throttler.storage';
+export type {
+  RedisThrottlerStorageOptions,
+  ThrottlerFailurePolicy,
+  ThrottlerStorageStats,
+} from './throttler/throttler-storage-options.interface';

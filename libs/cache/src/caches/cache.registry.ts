@@ -10,8 +10,11 @@ import { CacheService } from './cache.service';
 @Injectable()
 export class CacheRegistry {
   private readonly caches = new Map<string, CacheService<unknown>>();
+  /** The module's `namespace` option: the start of every key the module writes. */
+  readonly namespace: string;
 
   constructor(@Inject(CACHE_OPTIONS) options: ResolvedCacheOptions, @Inject(CACHE_STORE) store: CacheStore) {
+    this.namespace = options.namespace;
     const entries = new EntryCodec(options.codec, options.compressionThreshold, options.maxDecompressedSize);
     for (const domain of options.domains.values()) {
       this.caches.set(domain.name, new CacheService(domain, options.namespace, store, entries, options.leaseTtlMs));
