@@ -7,6 +7,7 @@ import { ComplianceModule } from './compliance/compliance.module';
 import { OrgsModule } from './orgs/orgs.module';
 import { ScreeningsModule } from './screenings/screenings.module';
 import { SubjectsModule } from './subjects/subjects.module';
+import { WriteThrottlingModule } from './throttling/write-throttling.module';
 
 @Module({
   imports: [
@@ -23,6 +24,7 @@ import { SubjectsModule } from './subjects/subjects.module';
     SubjectsModule,
     OrgsModule,
     ComplianceModule,
+    WriteThrottlingModule,
   ],
 })
 export class AppModule {}

@@ -1,5 +1,6 @@
 import { BadRequestException, Body, Controller, Get, NotFoundException, Param, Patch, Res } from '@nestjs/common';
 import type { Response } from 'express';
+import { ThrottledWrite } from '../throttling/throttled-write.decorator';
 import type { Organization } from './organization';
 import { OrgsRepository } from './orgs.repository';
 
@@ -16,6 +17,7 @@ export class OrgsController {
   }
 
   @Patch(':id')
+  @ThrottledWrite()
   async update(@Param('id') id: string, @Body() body: { name?: unknown }): Promise<Organization> {
     if (typeof body?.name !== 'string' || body.name === '') throw new BadRequestException('name must be a non-empty string');
     const organization = await this.orgs.updateName(id, body.name);

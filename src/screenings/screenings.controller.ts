@@ -1,6 +1,7 @@
 import { Controller, Get, NotFoundException, Param, Post, Res, UseInterceptors } from '@nestjs/common';
 import { LockInterceptor } from '@elile/cache';
 import type { Response } from 'express';
+import { ThrottledWrite } from '../throttling/throttled-write.decorator';
 import type { Screening, ScreeningReport } from './screening';
 import { ScreeningsRepository } from './screenings.repository';
 import { ScreeningsService } from './screenings.service';
@@ -31,6 +32,7 @@ export class ScreeningsController {
   }
 
   @Post(':id/advance')
+  @ThrottledWrite()
   advance(@Param('id') id: string): Promise<Screening> {
     return this.service.advance(id);
   }

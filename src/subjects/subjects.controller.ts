@@ -1,5 +1,6 @@
 import { BadRequestException, Body, Controller, Get, NotFoundException, Param, Patch, Res } from '@nestjs/common';
 import type { Response } from 'express';
+import { ThrottledWrite } from '../throttling/throttled-write.decorator';
 import type { Subject } from './subject';
 import { SubjectsRepository } from './subjects.repository';
 
@@ -17,6 +18,7 @@ export class SubjectsController {
 
   /** A correction of the subject's data. */
   @Patch(':id')
+  @ThrottledWrite()
   async correct(@Param('id') id: string, @Body() body: { fullName?: unknown }): Promise<Subject> {
     if (typeof body?.fullName !== 'string' || body.fullName === '') {
       throw new BadRequestException('fullName must be a non-empty string');
