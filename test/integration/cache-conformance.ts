@@ -442,6 +442,14 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
         staleFillsDiscarded: 0,
         overloaded: 0,
         warmingErrors: 0,
+        l1Hits: 0,
+        l1Misses: 0,
+        l1Evictions: 0,
+        l1Invalidations: 0,
+        fleetWaits: 0,
+        fleetWaitTimeouts: 0,
+        refreshes: 0,
+        refreshErrors: 0,
       });
 
       await cache.get('a'); // miss

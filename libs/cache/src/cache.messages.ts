@@ -58,6 +58,16 @@ export const messages = {
   connectionHung: (target: string, timeouts: number) =>
     `Redis at ${target} answered none of the last ${timeouts} commands within their deadline; ` +
     `reconnecting, and failing commands fast until it answers`,
+  circuitOpen: (command: string) =>
+    `The Redis circuit breaker is open (Redis failed or timed out repeatedly); "${command}" was not sent`,
+  breakerOpened: (target: string, threshold: number, reason: string) =>
+    `Redis circuit breaker opened: ${threshold} commands in a row to ${target} failed or timed out ` +
+    `(last: ${reason}); until a probe answers, reads go to their loaders, writes are skipped and locks refuse`,
+  breakerHalfOpen: (target: string) =>
+    `Redis circuit breaker half-open: probing ${target} (further failed probes of this outage are not logged)`,
+  breakerClosed: (target: string, openMs: number, probes: number) =>
+    `Redis circuit breaker closed: ${target} answered after ${(openMs / 1000).toFixed(1)} s open ` +
+    `(${probes} probe${probes === 1 ? '' : 's'}); commands are sent again`,
   timedOut: (command: string, timeoutMs: number) =>
     `Redis did not answer "${command}" within ${timeoutMs} ms; its outcome is unknown`,
   commandFailed: (command: string, reason: string) => `Redis rejected "${command}": ${reason}`,
@@ -93,6 +103,9 @@ export const lockMessages = {
   lostAtShutdown: (key: string) => `Lock "${key}" was released because the application is shutting down`,
   lostInCallback: (reason: string, callbackError: string) => `${reason}; the callback then failed: ${callbackError}`,
   alreadyReleased: (key: string) => `Lock "${key}" was already released`,
+  circuitOpen: (key: string) =>
+    `Lock "${key}" was not acquired: the Redis circuit breaker is open (Redis failed or timed out ` +
+    `repeatedly), so Redis was not asked; nothing is held`,
   notReplicated: (key: string, acknowledged: number, required: number, timeoutMs: number) =>
     `Lock "${key}" reached ${acknowledged} of ${required} required replicas within ${timeoutMs} ms; ` +
     `released it, because a failover could hand it to a second owner`,
@@ -193,6 +206,28 @@ export const warmingMessages = {
     `background cannot fail the boot`,
 };
 
+export const nearMessages = {
+  channelUp: (prefixes: number) =>
+    `Invalidation channel ready (Redis client-side tracking of ${prefixes} key prefix${prefixes === 1 ? '' : 'es'}): near caches and fleet-wide single flight are on`,
+  channelDown: (reason: string) =>
+    `Invalidation channel down (${reason}): near caches are cleared and bypassed, and misses load without waiting for other instances, until it is back`,
+  channelRefused: (reason: string) =>
+    `Redis refused client-side tracking (${reason}): near caches stay bypassed and misses do not wait for other instances. ` +
+    `The module's Redis user needs CLIENT ID, CLIENT TRACKING, SUBSCRIBE and PING, and the channel __redis__:invalidate`,
+  heartbeatMissed: (timeoutMs: number) => `no answer to a heartbeat within ${timeoutMs} ms`,
+  connectionClosed: () => 'its connection closed',
+  l1OnCluster: (domain: string) =>
+    `Cache domain "${domain}" asks for a near cache (l1), which needs a standalone or Sentinel Redis for now: ` +
+    `on a Redis Cluster, invalidations would have to be tracked on every master`,
+  badL1: (domain: string, got: string) =>
+    `CacheModule option "domains.${domain}.l1" must be true, false or { maxEntries, ttl }, got ${got}`,
+  badRefreshAhead: (where: string, got: string) =>
+    `${where} must be a fraction of the TTL above 0 and below 1 (e.g. 0.8 refreshes in the last 20%), got ${got}`,
+  badWait: (got: string) => `getOrSet "wait" must be a number of seconds, 0 or more, got ${got}`,
+  refreshFailed: (domain: string, reason: string) =>
+    `Refresh-ahead of a "${domain}" entry failed (${reason}); the cached value is served until its TTL ends`,
+};
+
 /** Sentences about `RedisThrottlerStorage`. */
 export const throttlerMessages = {
   badPolicy: (got: string, known: readonly string[]) =>
@@ -210,3 +245,16 @@ export const throttlerMessages = {
         : `refusing requests until it answers (whenUnavailable: 'closed')`),
 };
 
+/** Sentences about `SessionCache`. Session ids are bearer secrets: never part of a sentence. */
+export const sessionMessages = {
+  badId: (got: string) => `Session ids must be non-empty strings of at most 256 characters outside the reserved "__elile:" space, got ${got}`,
+  refusedId: (domain: string) =>
+    `Cache "${domain}" was asked for a session under an id it cannot hold (empty, too long or in the ` +
+    `reserved "__elile:" space); answered as no session`,
+  badStorePrefix: (prefix: string) =>
+    `The session store prefix ${JSON.stringify(prefix)} holds a Redis glob character (* ? [ ] \\): ` +
+    `connect-redis's clear(), all(), ids() and length() would match other keys; choose a namespace and ` +
+    `session prefix without them`,
+  badStoreTtl: (ttl: number) =>
+    `connect-redis sets TTLs in whole seconds (EX); the session domain's ttl is ${ttl} s: give it a whole number of seconds`,
+};

@@ -22,6 +22,8 @@ import { resolveCacheOptions, type ResolvedCacheOptions } from './options/resolv
 import { RedisClient } from './redis/redis.client';
 import { MemoryStore } from './store/memory.store';
 import { RedisStore } from './store/redis.store';
+import type { CacheStore } from './store/cache-store.interface';
+import { CacheCoherence } from './near/cache-coherence';
 
 /**
  * Holds the per-application machinery (connection, store, registry) once, whatever module
@@ -52,6 +54,12 @@ const coreProviders: Provider[] = [
     useFactory: (options: ResolvedCacheOptions, redis: RedisClient) =>
       options.store === 'redis' ? new RedisStore(redis) : new MemoryStore(options.memoryMaxEntries),
     inject: [CACHE_OPTIONS, RedisClient],
+  },
+  {
+    provide: CacheCoherence,
+    useFactory: (options: ResolvedCacheOptions, store: CacheStore, redis: RedisClient) =>
+      new CacheCoherence(options, store, redis),
+    inject: [CACHE_OPTIONS, CACHE_STORE, RedisClient],
   },
   CacheRegistry,
   AdviceExplorer,

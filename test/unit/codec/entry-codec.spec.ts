@@ -216,8 +216,8 @@ describe('EntryCodec', () => {
 
     it('unknown flags', () => {
       const entry = Buffer.from(valueEntry);
-      entry[2] = 0b10;
-      expectDecodeError(reader, entry, /unknown flags 0x2/);
+      entry[2] = 0b100;
+      expectDecodeError(reader, entry, /unknown flags 0x4/);
     });
 
     it('an entry that decodes to undefined (an older version stored top-level undefined)', () => {
@@ -318,7 +318,7 @@ describe('EntryCodec', () => {
       entry[1] = 99;
       expect(entries.isValueHead(...headOf(entry))).toBe(false);
       entry[1] = MsgpackCodec.ID;
-      entry[2] = 0b100;
+      entry[2] = 0b1000;
       expect(entries.isValueHead(...headOf(entry))).toBe(false);
     });
   });

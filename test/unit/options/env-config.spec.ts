@@ -97,7 +97,7 @@ describe('cacheOptionsFromEnv', () => {
     expect(resolved.redis.maxInFlight).toBe(200);
     expect(resolved.maxDecompressedSize).toBe(1_048_576);
     expect(resolved.http.trustForwardedHost).toBe(true);
-    expect(resolved.domains.get('screening')).toEqual({ name: 'screening', ttlMs: 1500, prefix: 'p0|' });
+    expect(resolved.domains.get('screening')).toEqual({ name: 'screening', ttlMs: 1500, prefix: 'p0|', fleetSingleFlight: true });
   });
 
   it("reads ELILE_HTTP_TRUST_FORWARDED_HOST=false as false, not as a set string", () => {

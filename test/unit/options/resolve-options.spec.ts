@@ -38,17 +38,17 @@ describe('resolveCacheOptions', () => {
 
     it('declares the five built-in domains with their TTLs and prefixes', () => {
       expect(Object.fromEntries(resolved.domains)).toEqual({
-        screening: { name: 'screening', ttlMs: 300_000, prefix: 'screening:' },
-        subject: { name: 'subject', ttlMs: 600_000, prefix: 'subject:' },
-        org: { name: 'org', ttlMs: 3_600_000, prefix: 'org:' },
-        compliance: { name: 'compliance', ttlMs: 86_400_000, prefix: 'compliance:' },
-        session: { name: 'session', ttlMs: 1_800_000, prefix: 'session:' },
+        screening: { name: 'screening', ttlMs: 300_000, prefix: 'screening:', fleetSingleFlight: true },
+        subject: { name: 'subject', ttlMs: 600_000, prefix: 'subject:', fleetSingleFlight: true },
+        org: { name: 'org', ttlMs: 3_600_000, prefix: 'org:', fleetSingleFlight: true },
+        compliance: { name: 'compliance', ttlMs: 86_400_000, prefix: 'compliance:', fleetSingleFlight: true },
+        session: { name: 'session', ttlMs: 1_800_000, prefix: 'session:', fleetSingleFlight: true },
       });
     });
 
     it('matches the exported DEFAULT_DOMAINS', () => {
       for (const [name, domain] of Object.entries(DEFAULT_DOMAINS)) {
-        expect(resolved.domains.get(name)).toEqual({ name, ttlMs: domain.ttl * 1000, prefix: domain.prefix });
+        expect(resolved.domains.get(name)).toEqual({ name, ttlMs: domain.ttl * 1000, prefix: domain.prefix, fleetSingleFlight: true });
       }
     });
 
@@ -100,19 +100,19 @@ describe('resolveCacheOptions', () => {
   describe('overrides', () => {
     it('changes a built-in TTL and keeps its prefix', () => {
       const resolved = resolveCacheOptions({ domains: { screening: { ttl: 60 } } });
-      expect(resolved.domains.get('screening')).toEqual({ name: 'screening', ttlMs: 60_000, prefix: 'screening:' });
+      expect(resolved.domains.get('screening')).toEqual({ name: 'screening', ttlMs: 60_000, prefix: 'screening:', fleetSingleFlight: true });
       expect(resolved.domains.get('subject')?.ttlMs).toBe(600_000);
     });
 
     it('changes a built-in prefix and keeps its TTL', () => {
       const resolved = resolveCacheOptions({ domains: { org: { prefix: 'organisation:' } } });
-      expect(resolved.domains.get('org')).toEqual({ name: 'org', ttlMs: 3_600_000, prefix: 'organisation:' });
+      expect(resolved.domains.get('org')).toEqual({ name: 'org', ttlMs: 3_600_000, prefix: 'organisation:', fleetSingleFlight: true });
     });
 
     it('adds a domain, with the default prefix `name:` and a fractional TTL', () => {
       const resolved = resolveCacheOptions({ domains: { reports: { ttl: 2.5 }, 'audit.v2': { ttl: 1, prefix: 'a2|' } } });
-      expect(resolved.domains.get('reports')).toEqual({ name: 'reports', ttlMs: 2500, prefix: 'reports:' });
-      expect(resolved.domains.get('audit.v2')).toEqual({ name: 'audit.v2', ttlMs: 1000, prefix: 'a2|' });
+      expect(resolved.domains.get('reports')).toEqual({ name: 'reports', ttlMs: 2500, prefix: 'reports:', fleetSingleFlight: true });
+      expect(resolved.domains.get('audit.v2')).toEqual({ name: 'audit.v2', ttlMs: 1000, prefix: 'a2|', fleetSingleFlight: true });
       expect(resolved.domains.size).toBe(7);
     });
 

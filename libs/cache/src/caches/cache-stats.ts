@@ -20,10 +20,31 @@ export interface CacheStats {
    */
   readonly overloaded: number;
   /**
+   * Operations that skipped Redis because the connection's circuit breaker was open (reads went
+   * to their loader, writes were not made); also counted in `errors`.
+   */
+  readonly circuitOpen: number;
+  /**
    * Entries that warming (`fillAbsent`) could not preload: their loader failed, or the cache did
    * (the latter also counted in `errors`).
    */
   readonly warmingErrors: number;
+  /** Reads answered by this process's near cache (also counted in `hits`); 0 without `l1`. */
+  readonly l1Hits: number;
+  /** Near-cache lookups that found nothing kept, and went on to the store. */
+  readonly l1Misses: number;
+  /** Near-cache entries dropped to stay within `l1.maxEntries`. */
+  readonly l1Evictions: number;
+  /** Near-cache entries dropped because their key changed somewhere (or the channel dropped). */
+  readonly l1Invalidations: number;
+  /** Misses that waited for another instance's load of the key and were served its value. */
+  readonly fleetWaits: number;
+  /** Misses that waited for another instance's load in vain (the wait ran out) and loaded. */
+  readonly fleetWaitTimeouts: number;
+  /** Entries refreshed ahead of their expiry (`refreshAhead`). */
+  readonly refreshes: number;
+  /** Refreshes ahead of expiry whose loader failed; the entry was kept until its TTL. */
+  readonly refreshErrors: number;
 }
 
 export class CacheCounters {
@@ -34,7 +55,16 @@ export class CacheCounters {
   corruptEntries = 0;
   staleFillsDiscarded = 0;
   overloaded = 0;
+  circuitOpen = 0;
   warmingErrors = 0;
+  l1Hits = 0;
+  l1Misses = 0;
+  l1Evictions = 0;
+  l1Invalidations = 0;
+  fleetWaits = 0;
+  fleetWaitTimeouts = 0;
+  refreshes = 0;
+  refreshErrors = 0;
 
   snapshot(): CacheStats {
     const reads = this.hits + this.misses;
@@ -47,7 +77,16 @@ export class CacheCounters {
       corruptEntries: this.corruptEntries,
       staleFillsDiscarded: this.staleFillsDiscarded,
       overloaded: this.overloaded,
+      circuitOpen: this.circuitOpen,
       warmingErrors: this.warmingErrors,
+      l1Hits: this.l1Hits,
+      l1Misses: this.l1Misses,
+      l1Evictions: this.l1Evictions,
+      l1Invalidations: this.l1Invalidations,
+      fleetWaits: this.fleetWaits,
+      fleetWaitTimeouts: this.fleetWaitTimeouts,
+      refreshes: this.refreshes,
+      refreshErrors: this.refreshErrors,
     };
   }
 }

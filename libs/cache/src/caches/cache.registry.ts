@@ -3,6 +3,7 @@ import { CACHE_OPTIONS, CACHE_STORE } from '../cache.constants';
 import { CacheConfigurationError } from '../cache.errors';
 import { EntryCodec } from '../codec/entry-codec';
 import type { ResolvedCacheOptions } from '../options/resolve-options';
+import { CacheCoherence } from '../near/cache-coherence';
 import type { CacheStore } from '../store/cache-store.interface';
 import { CacheService } from './cache.service';
 
@@ -13,11 +14,16 @@ export class CacheRegistry {
   /** The module's `namespace` option: the start of every key the module writes. */
   readonly namespace: string;
 
-  constructor(@Inject(CACHE_OPTIONS) options: ResolvedCacheOptions, @Inject(CACHE_STORE) store: CacheStore) {
+  constructor(
+    @Inject(CACHE_OPTIONS) options: ResolvedCacheOptions,
+    @Inject(CACHE_STORE) store: CacheStore,
+    { coherence }: CacheCoherence,
+  ) {
     this.namespace = options.namespace;
     const entries = new EntryCodec(options.codec, options.compressionThreshold, options.maxDecompressedSize);
     for (const domain of options.domains.values()) {
-      this.caches.set(domain.name, new CacheService(domain, options.namespace, store, entries, options.leaseTtlMs));
+      const cache = new CacheService(domain, options.namespace, store, entries, options.leaseTtlMs, coherence);
+      this.caches.set(domain.name, cache);
     }
     if (options.store === 'memory') {
       new Logger('ElileCache').log('Caches use the in-process memory store (entries are not shared between instances)');

@@ -1,7 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { CacheArgumentError, CacheDecodeError, type CacheError, CacheOverloadedError } from '../cache.errors';
-import { messages, warmingMessages } from '../cache.messages';
-import { EntryCodec, LEASED } from '../codec/entry-codec';
+import { messages, nearMessages, warmingMessages } from '../cache.messages';
+import { EntryCodec, type EntryTiming, LEASED } from '../codec/entry-codec';
+import type { InvalidationChannel } from '../near/invalidation-channel';
+import type { KeyWatch, KeyWatches } from '../near/key-watches';
+import { NearCache } from '../near/near-cache';
 import { describe, secondsToMs } from '../options/duration.util';
 import type { ResolvedDomain } from '../options/resolve-options';
 import { escapeGlob, globToRegExp } from '../redis/glob.util';
@@ -10,6 +13,8 @@ import { RateLimitedLogger } from '../support/rate-limited-logger';
 import { CacheCounters, type CacheStats } from './cache-stats';
 import { INTERNAL_KEY_PREFIX } from '../cache.constants';
 import { entryKey, GENERATED_KEY, type GeneratedKeyOption } from './cache-keys';
+import { FleetSingleFlight } from './fleet-single-flight';
+import { inRefreshWindow, RefreshesInFlight } from './refresh-ahead';
 import { SingleFlight } from './single-flight';
 
 /** Tags of an entry, or a function computing them from the value. */
@@ -32,6 +37,17 @@ export interface GetOrSetOptions<T = unknown> extends KeyOptions {
   tags?: TagSource<T>;
   /** When it returns true for the loaded value, the value is returned but not stored. */
   unless?: (value: T) => boolean;
+  /**
+   * Refresh-ahead for this call, overriding the domain's `refreshAhead`: a hit in the last
+   * `1 - refreshAhead` of its entry's TTL is served at once and refreshed in the background, by
+   * one instance of the fleet. `false` turns it off.
+   */
+  refreshAhead?: number | false;
+  /**
+   * Seconds a miss waits for another instance that is loading the same key, instead of running
+   * the loader too; `0` loads at once. At most `leaseTtl`, which is the default.
+   */
+  wait?: number;
 }
 
 /** Options of one `set` call. */
@@ -84,6 +100,12 @@ export interface FillAbsentResult {
   readonly loadError?: unknown;
 }
 
+/** The invalidation channel of the module and its key watches: what keeps in-process state coherent. */
+export interface Coherence {
+  readonly channel: InvalidationChannel;
+  readonly watches: KeyWatches;
+}
+
 /** How one lease-checked fill ended. */
 type FillOutcome = 'filled' | 'refused' | 'skipped' | 'failed';
 
@@ -107,13 +129,21 @@ export class CacheService<T = unknown> {
   private readonly log: RateLimitedLogger;
   private readonly keyPrefix: string;
   private readonly tagPrefix: string;
+  private readonly near?: NearCache<T>;
+  private readonly fleet: FleetSingleFlight<T>;
+  private readonly refreshes = new RefreshesInFlight();
 
+  /**
+   * @param coherence the module's invalidation channel; without it there is no near cache and a
+   *   miss never waits for another instance's load.
+   */
   constructor(
     private readonly domain: ResolvedDomain,
     namespace: string,
     private readonly store: CacheStore,
     private readonly entries: EntryCodec,
     private readonly leaseTtlMs: number,
+    private readonly coherence?: Coherence,
   ) {
     this.keyPrefix = namespace + domain.prefix;
     // A load that outlives its lease can no longer fill the key: later callers stop waiting for it.
@@ -121,6 +151,18 @@ export class CacheService<T = unknown> {
     this.loads = new SingleFlight<T>(leaseTtlMs + LEASE_EXPIRY_MARGIN_MS);
     this.tagPrefix = `${namespace}${INTERNAL_KEY_PREFIX}${domain.name}:`;
     this.log = new RateLimitedLogger(new Logger(`ElileCache:${domain.name}`));
+    if (domain.l1 && coherence) {
+      this.near = new NearCache<T>(domain.l1, coherence.channel, this.counters, (bytes) => entries.decode(bytes) as T);
+    }
+    this.fleet = new FleetSingleFlight<T>(
+      store,
+      entries,
+      coherence?.watches,
+      leaseTtlMs,
+      this.counters,
+      (fullKey, held) => this.decodeHeld(fullKey, held),
+      (error) => this.degrade('getOrSet', error),
+    );
   }
 
   /** The domain's name. */
@@ -155,15 +197,26 @@ export class CacheService<T = unknown> {
   /** The cached value, or `undefined` on a miss. A cached `null` is a hit and returns `null`. */
   async get(key: string, options?: KeyOptions): Promise<T | undefined> {
     const fullKey = this.keyOf(key, options);
+    const near = this.near?.get(fullKey);
+    if (near) {
+      this.counters.hits++;
+      return near.value;
+    }
+    const watch = this.watchForNear(fullKey);
     let entry: Buffer | null | undefined;
     try {
       entry = await this.store.get(fullKey);
     } catch (error) {
+      watch?.dispose();
       this.degrade('get', error);
       return undefined;
     }
     const value = this.decodeRead(fullKey, entry);
-    return value === MISS ? undefined : value;
+    if (value === MISS) {
+      watch?.dispose();
+      return undefined;
+    }
+    return this.near ? this.keepNear(fullKey, value, entry!, this.entries.timingOf(entry!), watch) : value;
   }
 
   /**
@@ -179,7 +232,8 @@ export class CacheService<T = unknown> {
     this.loads.forget((loading) => loading === fullKey);
     const ttlMs = this.ttlMs(options.ttl);
     const tags = options.tags ? this.entryTags(options.tags) : undefined;
-    const bytes = this.entries.encode(value);
+    const bytes = this.entries.encode(value, ttlMs);
+    this.writing([fullKey]);
     try {
       await this.store.set(fullKey, bytes, ttlMs, tags);
       return true;
@@ -196,6 +250,7 @@ export class CacheService<T = unknown> {
   async delete(key: string, options?: KeyOptions): Promise<boolean> {
     const fullKey = this.keyOf(key, options);
     this.loads.forget((loading) => loading === fullKey);
+    this.writing([fullKey]);
     return (await this.store.delete([fullKey])) > 0;
   }
 
@@ -207,6 +262,7 @@ export class CacheService<T = unknown> {
   async deleteMany(keys: readonly string[], options?: KeyOptions): Promise<number> {
     const fullKeys = new Set(keys.map((key) => this.keyOf(key, options)));
     this.loads.forget((loading) => fullKeys.has(loading));
+    this.writing([...fullKeys]);
     return this.store.delete([...fullKeys]);
   }
 
@@ -220,6 +276,43 @@ export class CacheService<T = unknown> {
       this.degrade('exists', error);
       return false;
     }
+  }
+
+  /**
+   * Like `get`, and a hit lives `ttl` seconds again from now (the domain's default when omitted),
+   * in the same round trip (Redis `GETEX … PX`): sliding expiration, as sessions need. It always
+   * asks the store (a near-cache hit would not extend the entry). A miss creates nothing; cache
+   * failures degrade like `get`.
+   * @throws CacheArgumentError for a bad key, scope or TTL.
+   */
+  async getAndExpire(key: string, options?: KeyOptions & { ttl?: number }): Promise<T | undefined> {
+    const fullKey = this.keyOf(key, options);
+    const ttlMs = this.ttlMs(options?.ttl);
+    let entry: Buffer | null | undefined;
+    try {
+      entry = await this.store.getAndExpire(fullKey, ttlMs);
+    } catch (error) {
+      this.degrade('getAndExpire', error);
+      return undefined;
+    }
+    let value: unknown;
+    try {
+      value = entry == null ? undefined : this.entries.decode(entry);
+    } catch (error) {
+      this.dropCorrupt(fullKey, entry!, error as CacheDecodeError);
+    }
+    if (value === LEASED) {
+      // GETEX extended what it found; a read-through's lease gets back its own short life.
+      this.store.replaceIf(fullKey, entry!, entry!, this.leaseTtlMs).catch(() => {
+        // Then it lives until the TTL just set; readers meanwhile load without storing.
+      });
+    }
+    if (value === LEASED || value === undefined) {
+      this.counters.misses++;
+      return undefined;
+    }
+    this.counters.hits++;
+    return value as T;
   }
 
   /**
@@ -243,17 +336,33 @@ export class CacheService<T = unknown> {
   async getOrSet(key: string, loader: () => T | Promise<T>, options: GetOrSetOptions<T> = {}): Promise<T> {
     const fullKey = this.keyOf(key, options);
     const ttlMs = this.ttlMs(options.ttl);
+    const refreshAhead = this.refreshRatio(options.refreshAhead);
+    const near = this.near?.get(fullKey);
+    if (near) {
+      this.counters.hits++;
+      if (inRefreshWindow(near.timing, refreshAhead)) this.refreshLater(fullKey, loader, ttlMs, refreshAhead!, options);
+      return near.value;
+    }
     // Hits skip the single-flight bookkeeping; only misses (and failures) are shared.
+    const watch = this.watchForNear(fullKey);
     let entry: Buffer | null | undefined;
     try {
       entry = await this.store.get(fullKey);
     } catch (error) {
+      watch?.dispose();
       this.degrade('getOrSet', error);
       return this.loads.run(fullKey, () => this.load(loader));
     }
     const cached = this.decodeRead(fullKey, entry);
-    if (cached !== MISS) return cached;
-    return this.loads.run(fullKey, () => this.fillThrough(fullKey, loader, ttlMs, options));
+    if (cached === MISS) {
+      watch?.dispose();
+      const waitMs = this.fleetWaitMs(options.wait);
+      return this.loads.run(fullKey, () => this.fillThrough(fullKey, loader, ttlMs, waitMs, options));
+    }
+    if (!this.near && refreshAhead === undefined) return cached;
+    const timing = this.entries.timingOf(entry!);
+    if (inRefreshWindow(timing, refreshAhead)) this.refreshLater(fullKey, loader, ttlMs, refreshAhead!, options);
+    return this.near ? this.keepNear(fullKey, cached, entry!, timing, watch) : cached;
   }
 
   /**
@@ -371,11 +480,11 @@ export class CacheService<T = unknown> {
    * @throws CacheSerializationError | CacheArgumentError before writing anything.
    */
   async setMany(entries: ReadonlyArray<CacheEntry<T>>): Promise<boolean> {
-    const encoded = entries.map(({ key, value, ttl }) => ({
-      key: this.fullKey(key),
-      ttlMs: this.ttlMs(ttl),
-      value: this.entries.encode(value),
-    }));
+    const encoded = entries.map(({ key, value, ttl }) => {
+      const ttlMs = this.ttlMs(ttl);
+      return { key: this.fullKey(key), ttlMs, value: this.entries.encode(value, ttlMs) };
+    });
+    this.writing(encoded.map(({ key }) => key));
     try {
       await this.store.setMany(encoded);
       return true;
@@ -397,7 +506,10 @@ export class CacheService<T = unknown> {
     const fullPattern = escapeGlob(this.keyPrefix) + pattern;
     const matcher = globToRegExp(fullPattern);
     this.loads.forget((loading) => matcher.test(loading));
-    return this.store.deleteMatching(fullPattern);
+    this.near?.deleteMatching(matcher);
+    const deleted = await this.store.deleteMatching(fullPattern);
+    await this.nearCaughtUp();
+    return deleted;
   }
 
   /**
@@ -409,7 +521,10 @@ export class CacheService<T = unknown> {
     const tagKeys = this.tagKeys(tags);
     // A load's tags are known only once it finishes: none in progress may be shared any more.
     this.loads.forget(() => true);
-    return this.store.invalidateTags(tagKeys, this.leaseTtlMs);
+    const deleted = await this.store.invalidateTags(tagKeys, this.leaseTtlMs);
+    // The near cache does not know which keys carried the tags: their invalidations tell it.
+    await this.nearCaughtUp();
+    return deleted;
   }
 
   /** Deletes every entry of this domain (SCAN + UNLINK in batches). */
@@ -436,21 +551,14 @@ export class CacheService<T = unknown> {
     fullKey: string,
     loader: () => T | Promise<T>,
     ttlMs: number,
+    waitMs: number,
     options: GetOrSetOptions<T>,
   ): Promise<T> {
-    const lease = this.entries.newLease();
-    let holder: Buffer | undefined;
-    try {
-      holder = await this.store.setIfAbsent(fullKey, lease, this.leaseTtlMs);
-    } catch (error) {
-      this.degrade('getOrSet', error);
-      return this.load(loader);
-    }
-    if (holder !== undefined) {
-      // Filled by someone else since our read, or another process is loading it right now.
-      const value = this.decode(fullKey, holder);
-      return value === MISS ? this.load(loader) : value;
-    }
+    // Filled by someone else since our read, or another process is loading it right now.
+    const claim = await this.fleet.claim(fullKey, waitMs);
+    if ('value' in claim) return claim.value;
+    if (!('lease' in claim)) return this.load(loader);
+    const { lease } = claim;
 
     let value: T;
     try {
@@ -481,12 +589,13 @@ export class CacheService<T = unknown> {
         return 'skipped';
       }
       tags = tagSource ? this.entryTags(typeof tagSource === 'function' ? tagSource(value) : tagSource) : undefined;
-      bytes = this.entries.encode(value);
+      bytes = this.entries.encode(value, ttlMs);
     } catch (error) {
       this.degradeWrite(operation, error);
       await this.releaseLease(fullKey, lease);
       return 'failed';
     }
+    this.writing([fullKey]);
     try {
       if (await this.store.replaceIf(fullKey, lease, bytes, ttlMs, tags)) return 'filled';
       this.counters.staleFillsDiscarded++;
@@ -519,13 +628,111 @@ export class CacheService<T = unknown> {
   }
 
   private decode(fullKey: string, entry: Buffer): T | typeof MISS {
+    const value = this.decodeHeld(fullKey, entry);
+    return value === LEASED || value === undefined ? MISS : value;
+  }
+
+  /** A value, `LEASED`, or undefined for bytes that do not decode (dropped, counted, logged). */
+  private decodeHeld(fullKey: string, entry: Buffer): T | typeof LEASED | undefined {
     try {
-      const value = this.entries.decode(entry);
-      return value === LEASED ? MISS : (value as T);
+      return this.entries.decode(entry) as T | typeof LEASED;
     } catch (error) {
       this.dropCorrupt(fullKey, entry, error as CacheDecodeError);
-      return MISS;
+      return undefined;
     }
+  }
+
+  /** A watch for a read whose answer the near cache may keep; none without a near cache. */
+  private watchForNear(fullKey: string): KeyWatch | undefined {
+    return this.near ? this.coherence?.watches.watch(fullKey) : undefined;
+  }
+
+  private keepNear(fullKey: string, value: T, entry: Buffer, timing: EntryTiming | undefined, watch: KeyWatch | undefined): T {
+    try {
+      return this.near!.keep(fullKey, value, entry, timing, watch);
+    } finally {
+      watch?.dispose();
+    }
+  }
+
+  /**
+   * Before this process writes keys: its near cache drops them, and reads already in flight for
+   * them may not keep their (older) answer.
+   */
+  private writing(fullKeys: readonly string[]): void {
+    if (!this.coherence) return;
+    this.near?.delete(fullKeys);
+    this.coherence.watches.touch(fullKeys);
+  }
+
+  /**
+   * After an invalidation whose keys only Redis knows: waits until their invalidations reached
+   * this process, so that a read after the call returns never hits a copy kept from before.
+   */
+  private async nearCaughtUp(): Promise<void> {
+    if (!this.near) return;
+    try {
+      await this.coherence!.channel.sync();
+    } catch {
+      // The channel counts as down now, which cleared every near cache.
+    }
+  }
+
+  /**
+   * A refresh ahead of expiry, in the background: under a refresh lease (one instance of the
+   * fleet refreshes), it loads and replaces the entry only if the entry is still the one it read
+   * — a write, delete or invalidation meanwhile wins, as it does against a fill.
+   */
+  private refreshLater(fullKey: string, loader: () => T | Promise<T>, ttlMs: number, ratio: number, options: GetOrSetOptions<T>): void {
+    this.refreshes.start(fullKey, async () => {
+      const leaseKey = `${this.tagPrefix}refresh:${fullKey}`;
+      const lease = this.entries.newLease();
+      try {
+        if ((await this.store.setIfAbsent(leaseKey, lease, this.leaseTtlMs)) !== undefined) return;
+        try {
+          const current = await this.store.get(fullKey);
+          // Gone, or already rewritten (by another instance's refresh, say): nothing to refresh.
+          if (!current || !inRefreshWindow(this.entries.timingOf(current), ratio)) return;
+          let value: T;
+          try {
+            value = await this.load(loader);
+          } catch (error) {
+            this.counters.refreshErrors++;
+            this.log.warn('refresh', nearMessages.refreshFailed(this.domain.name, reasonOf(error)));
+            return;
+          }
+          if (value === undefined || options.unless?.(value)) return;
+          const source = options.tags;
+          const tags = source ? this.entryTags(typeof source === 'function' ? source(value) : source) : undefined;
+          const bytes = this.entries.encode(value, ttlMs);
+          this.writing([fullKey]);
+          if (await this.store.replaceIf(fullKey, current, bytes, ttlMs, tags && { ...tags, leaseKey })) this.counters.refreshes++;
+          else this.counters.staleFillsDiscarded++;
+        } finally {
+          await this.releaseLease(leaseKey, lease);
+        }
+      } catch (error) {
+        this.degradeWrite('refresh', error);
+      }
+    });
+  }
+
+  /** The refresh-ahead ratio of a call: its own, else the domain's; undefined when off. */
+  private refreshRatio(ratio: number | false | undefined): number | undefined {
+    if (ratio === false) return undefined;
+    if (ratio === undefined) return this.domain.refreshAhead;
+    if (typeof ratio !== 'number' || !(ratio > 0 && ratio < 1)) {
+      throw new CacheArgumentError(nearMessages.badRefreshAhead('getOrSet "refreshAhead"', describe(ratio)));
+    }
+    return ratio;
+  }
+
+  /** How long a miss waits for another instance's load: the call's `wait`, at most the lease TTL. */
+  private fleetWaitMs(wait: number | undefined): number {
+    if (!this.domain.fleetSingleFlight) return 0;
+    if (wait === undefined) return this.leaseTtlMs;
+    if (typeof wait !== 'number' || !(wait >= 0)) throw new CacheArgumentError(nearMessages.badWait(describe(wait)));
+    return Math.min(wait * 1000, this.leaseTtlMs);
   }
 
   private dropCorrupt(fullKey: string, entry: Buffer, error: CacheDecodeError): void {
@@ -542,12 +749,14 @@ export class CacheService<T = unknown> {
   private degrade(operation: string, error: unknown): void {
     this.counters.errors++;
     if (error instanceof CacheOverloadedError) this.counters.overloaded++;
+    if ((error as CacheError | undefined)?.code === 'ELILE_CACHE_CIRCUIT_OPEN') this.counters.circuitOpen++;
     this.log.warn(operation, messages.cacheDegraded(this.domain.name, operation, reasonOf(error)));
   }
 
   private degradeWrite(operation: string, error: unknown): void {
     this.counters.errors++;
     if (error instanceof CacheOverloadedError) this.counters.overloaded++;
+    if ((error as CacheError | undefined)?.code === 'ELILE_CACHE_CIRCUIT_OPEN') this.counters.circuitOpen++;
     this.log.warn(`${operation}:write`, messages.cacheWriteFailed(this.domain.name, operation, reasonOf(error)));
   }
 

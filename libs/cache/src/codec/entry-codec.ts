@@ -11,8 +11,14 @@ import { MsgpackCodec } from './msgpack.codec';
  * Every stored entry starts with a small header, so entries of different codecs, compressed and
  * plain ones, and read-through leases can share a keyspace and be told apart:
  *
- *   value: [MARK, codec id (1-255), flags, payload length (uint32 BE), ...payload]
+ *   value: [MARK, codec id (1-255), flags, payload length (uint32 BE), [timing], ...payload]
  *   lease: [MARK, LEASE_ID (0),     0,     16 (uint32 BE),             ...16 random bytes]
+ *
+ * With the TIMED flag, `timing` is the entry's expiry (ms since the epoch, uint48 BE, by the
+ * writer's clock) and its TTL (ms, uint32 BE): a reader learns how much life an entry has left
+ * without a PTTL round trip, which the near cache (to expire its copy with the entry) and
+ * refresh-ahead (to refresh in the last part of the TTL) need on every hit. Entries written
+ * before the flag existed carry no timing and still decode.
  *
  * Both are checked exactly: anything else (bytes of another program, a truncated or extended
  * write, a string that merely starts with the mark) fails to decode and is a miss. A lease used
@@ -23,10 +29,24 @@ import { MsgpackCodec } from './msgpack.codec';
 const MARK = 0xe1;
 const LEASE_ID = 0;
 const HEADER_LENGTH = 7;
+const TIMING_LENGTH = 10;
 const LEASE_TOKEN_LENGTH = 16;
 const LEASE_LENGTH = HEADER_LENGTH + LEASE_TOKEN_LENGTH;
 const FLAG_DEFLATE = 0b1;
-const KNOWN_FLAGS = FLAG_DEFLATE;
+const FLAG_TIMED = 0b10;
+const KNOWN_FLAGS = FLAG_DEFLATE | FLAG_TIMED;
+/** uint32 holds any TTL below ~49 days; the option resolver caps durations at ~24.8 days. */
+const MAX_TIMED_TTL_MS = 0xffffffff;
+
+/** How long an entry lives, as its writer recorded it. */
+export interface EntryTiming {
+  /** When the entry expires, in ms since the epoch (the writer's clock). */
+  readonly expiresAt: number;
+  /** The TTL it was written with, in ms. */
+  readonly ttlMs: number;
+}
+
+const headerLength = (flags: number): number => (flags & FLAG_TIMED ? HEADER_LENGTH + TIMING_LENGTH : HEADER_LENGTH);
 
 /** Returned by {@link EntryCodec.decode} for a lease: a fill is in progress, the value is absent. */
 export const LEASED = Symbol('elile.cache.leased');
@@ -57,8 +77,11 @@ export class EntryCodec {
       : (value) => ({ codecId: codec.id, payload: codec.encode(value) });
   }
 
-  /** @throws CacheSerializationError, also for `undefined`, which would read back as a miss. */
-  encode(value: unknown): Buffer {
+  /**
+   * With `ttlMs`, the entry records its timing (see the header above).
+   * @throws CacheSerializationError, also for `undefined`, which would read back as a miss.
+   */
+  encode(value: unknown, ttlMs?: number): Buffer {
     if (value === undefined) throw new CacheSerializationError(codecMessages.undefinedValue());
     const written = this.writePayload(value);
     let payload = written.payload;
@@ -67,22 +90,37 @@ export class EntryCodec {
       payload = deflateRawSync(payload);
       flags |= FLAG_DEFLATE;
     }
-    const entry = Buffer.allocUnsafe(HEADER_LENGTH + payload.length);
+    const timed = ttlMs !== undefined && ttlMs <= MAX_TIMED_TTL_MS;
+    if (timed) flags |= FLAG_TIMED;
+    const start = headerLength(flags);
+    const entry = Buffer.allocUnsafe(start + payload.length);
     entry[0] = MARK;
     entry[1] = written.codecId;
     entry[2] = flags;
     entry.writeUInt32BE(payload.length, 3);
-    payload.copy(entry, HEADER_LENGTH);
+    if (timed) {
+      const wholeTtlMs = Math.ceil(ttlMs!);
+      entry.writeUIntBE(Date.now() + wholeTtlMs, HEADER_LENGTH, 6);
+      entry.writeUInt32BE(wholeTtlMs, HEADER_LENGTH + 6);
+    }
+    payload.copy(entry, start);
     return entry;
+  }
+
+  /** The timing a value entry records, or undefined when it records none (or is no value). */
+  timingOf(entry: Buffer): EntryTiming | undefined {
+    if (entry.length < HEADER_LENGTH + TIMING_LENGTH || !(entry[2] & FLAG_TIMED) || entry[1] === LEASE_ID) return undefined;
+    return { expiresAt: entry.readUIntBE(HEADER_LENGTH, 6), ttlMs: entry.readUInt32BE(HEADER_LENGTH + 6) };
   }
 
   /** @throws CacheDecodeError when the bytes are not exactly a value entry or a lease. */
   decode(entry: Buffer): unknown {
     if (entry.length < HEADER_LENGTH || entry[0] !== MARK) throw new CacheDecodeError(codecMessages.noHeader());
-    if (entry.readUInt32BE(3) !== entry.length - HEADER_LENGTH) {
+    const flags = entry[2];
+    const start = headerLength(flags);
+    if (entry.readUInt32BE(3) !== entry.length - start) {
       throw new CacheDecodeError(codecMessages.lengthMismatch());
     }
-    const flags = entry[2];
     if (entry[1] === LEASE_ID) {
       if (entry.length !== LEASE_LENGTH || flags !== 0) throw new CacheDecodeError(codecMessages.malformedLease());
       return LEASED;
@@ -92,7 +130,7 @@ export class EntryCodec {
     if (!codec) throw new CacheDecodeError(codecMessages.unknownCodec(entry[1]));
     let value: unknown;
     try {
-      let payload = entry.subarray(HEADER_LENGTH);
+      let payload = entry.subarray(start);
       if (flags & FLAG_DEFLATE) payload = this.inflate(payload);
       value = codec.decode(payload);
     } catch (error) {
@@ -128,7 +166,7 @@ export class EntryCodec {
       head[1] !== LEASE_ID &&
       this.decoders.has(head[1]) &&
       (head[2] & ~KNOWN_FLAGS) === 0 &&
-      head.readUInt32BE(3) === length - HEADER_LENGTH
+      head.readUInt32BE(3) === length - headerLength(head[2])
     );
   }
 

@@ -20,6 +20,15 @@ export const DEFAULTS = Object.freeze({
   // Far above any entry worth caching, far below what would hurt the process to allocate.
   maxDecompressedSize: 16 * 1024 * 1024,
   leaseTtl: 10,
+  // A miss waiting for another instance's load costs one wake-up; running the loader once per
+  // instance costs the source N times the load of a cold key.
+  fleetSingleFlight: true,
+  l1: Object.freeze({
+    // ~20 MB of 2 KB values: well within a service's heap, enough for an org's hot working set.
+    maxEntries: 10_000,
+    // Invalidations keep copies coherent; this only bounds how long one could outlive a lost one.
+    ttl: 60,
+  }),
   memoryMaxEntries: 10_000,
   locks: Object.freeze({
     // The sketch's `cache_prefix_lock` and its lock timeout.
@@ -38,6 +47,19 @@ export const DEFAULTS = Object.freeze({
     // The sketch's 5 s socket timeout is kept for connecting only: a cache read that waits longer
     // than the query it saves is worse than a miss, so commands get a 1 s deadline.
     commandTimeout: 1,
+    // A read answers in about a millisecond and a write in a few; a Redis that has not answered
+    // within 100-200 times that is not about to, and the loader is the faster answer. Writes get
+    // twice the room: they carry values and run scripts, and a timed-out write's outcome is unknown.
+    readTimeout: 0.25,
+    writeTimeout: 0.5,
+    breaker: Object.freeze({
+      enabled: true,
+      // Only failures count (any successful reply resets it), so five in a row is a Redis that is
+      // gone or hung, not an unlucky moment; at low traffic it still opens after five calls.
+      threshold: 5,
+      // One PING a second per instance while open: nothing for Redis, and recovery within a second.
+      halfOpenAfter: 1,
+    }),
     connectTimeout: 5,
     maxConnections: 50,
     maxReconnectDelay: 2,

@@ -20,6 +20,34 @@ export interface CacheDomainOptions {
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Express, Fastify or any request
   scope?: (request: any) => string | undefined;
+  /**
+   * A near cache of this domain in each instance's memory, in front of Redis: `true` for the
+   * defaults, or its settings. Hits cost no round trip and no decode. Kept coherent across
+   * instances by Redis client-side tracking; bypassed while that channel is down. Values read
+   * from an L1 domain are deeply frozen (see the README's "Near cache").
+   * @default false
+   */
+  l1?: boolean | NearCacheOptions;
+  /**
+   * Refresh-ahead: a `getOrSet` (or `@Cacheable`) hit in the last `1 - refreshAhead` of its
+   * entry's TTL is served at once and refreshed in the background by one instance of the fleet,
+   * so hot keys do not expire under load. A fraction above 0 and below 1 (0.8: the last 20%).
+   */
+  refreshAhead?: number;
+}
+
+/** Settings of a domain's near cache. Durations in seconds. */
+export interface NearCacheOptions {
+  /**
+   * Most entries kept per instance; the least recently used are evicted first.
+   * @default 10000
+   */
+  maxEntries?: number;
+  /**
+   * Longest an entry is kept (never longer than its own TTL in Redis).
+   * @default 60
+   */
+  ttl?: number;
 }
 
 /** How the module reaches Redis. All durations are in seconds. */
@@ -34,10 +62,30 @@ export interface RedisConnectionOptions {
   /** Password; overrides the one in `url`. Never logged. */
   password?: string;
   /**
-   * Deadline of every command. A command that passes it rejects with `CacheTimeoutError`.
+   * Deadline of every command that `readTimeout` and `writeTimeout` do not cover (SCAN, CONFIG,
+   * commands sent on `RedisClient.connection` directly, the connection's ready check), and, when
+   * given, the default of both. A command that passes it rejects with `CacheTimeoutError`.
    * @default 1
    */
   commandTimeout?: number;
+  /**
+   * Deadline of a cache read (GET, MGET, the `exists` peek, the breaker's probe). A read that
+   * passes it rejects with `CacheTimeoutError`, and the cache serves the loader.
+   * @default `commandTimeout` when that is given, else 0.25
+   */
+  readTimeout?: number;
+  /**
+   * Deadline of a cache write (SET, the lease and fill scripts, UNLINK, lock scripts). A write
+   * that passes it rejects with `CacheTimeoutError`; its outcome is unknown.
+   * @default `commandTimeout` when that is given, else 0.5
+   */
+  writeTimeout?: number;
+  /**
+   * The connection's circuit breaker: after `threshold` commands in a row failed or timed out,
+   * commands are not sent for `halfOpenAfter` seconds (reads go to their loader, writes are
+   * skipped, locks refuse), then one probe (PING) decides whether it closes.
+   */
+  breaker?: RedisBreakerOptions;
   /**
    * Deadline of establishing a connection (TCP, TLS, AUTH, ready check).
    * @default 5
@@ -73,6 +121,29 @@ export interface RedisConnectionOptions {
    * are always the module's own.
    */
   ioredis?: RedisOptions;
+}
+
+/** The circuit breaker of the Redis connection (`redis.breaker`). Durations are in seconds. */
+export interface RedisBreakerOptions {
+  /**
+   * `false` sends every command whatever happened before (each then waits for its deadline
+   * while Redis hangs).
+   * @default true
+   */
+  enabled?: boolean;
+  /**
+   * Commands in a row that must fail (not sent, or past their deadline) to open the breaker; a
+   * successful reply resets the count, and an error reply (Redis answered) counts neither way.
+   * A whole number >= 1.
+   * @default 5
+   */
+  threshold?: number;
+  /**
+   * How long the breaker stays open before a probe (PING, within `readTimeout`) is sent; a
+   * failed probe keeps it open this long again. At least 0.01.
+   * @default 1
+   */
+  halfOpenAfter?: number;
 }
 
 /** Distributed locks (`LockService`). All durations are in seconds. */
@@ -209,6 +280,14 @@ export interface CacheModuleOptions {
    * @default 10
    */
   leaseTtl?: number;
+  /**
+   * Fleet-wide single flight: a miss on a key that another instance is loading waits for that
+   * load (woken when it lands, at most `leaseTtl` or the call's `wait`) instead of running the
+   * loader too. Uses the invalidation channel (Redis client-side tracking on a connection of its
+   * own); while the channel is down, misses load at once. Not on a Redis Cluster yet.
+   * @default true
+   */
+  fleetSingleFlight?: boolean;
   /**
    * Most entries the memory store keeps (least recently used are evicted first).
    * @default 10000

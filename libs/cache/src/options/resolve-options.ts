@@ -1,7 +1,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import type { RedisOptions } from 'ioredis';
 import { CacheConfigurationError } from '../cache.errors';
-import { warmingMessages } from '../cache.messages';
+import { nearMessages, warmingMessages } from '../cache.messages';
 import { AutoCodec } from '../codec/auto.codec';
 import type { CacheCodec, PerValueCodec } from '../codec/codec.interface';
 import { JsonCodec } from '../codec/json.codec';
@@ -14,9 +14,12 @@ import type {
   CacheModuleOptions,
   CacheStoreKind,
   CacheWarmingOptions,
+  NearCacheOptions,
+  RedisBreakerOptions,
   RedisConnectionOptions,
 } from './cache-module-options.interface';
 import { INTERNAL_KEY_PREFIX } from '../cache.constants';
+import type { NearCacheSettings } from '../near/near-cache';
 import { describe, lockTtlToMs, secondsToMs, waitToMs } from './duration.util';
 import { assertKnownKeys, assertOptionsObject, keysOf } from './known-keys.util';
 
@@ -25,6 +28,12 @@ export interface ResolvedDomain {
   readonly ttlMs: number;
   readonly prefix: string;
   readonly scope?: CacheDomainOptions['scope'];
+  /** The near cache's settings; undefined without one. */
+  readonly l1?: NearCacheSettings;
+  /** Fraction of the TTL after which a `getOrSet` hit refreshes in the background. */
+  readonly refreshAhead?: number;
+  /** Whether a miss waits for another instance's load of the key (`fleetSingleFlight`). */
+  readonly fleetSingleFlight?: boolean;
 }
 
 export interface ResolvedRedisOptions {
@@ -32,6 +41,9 @@ export interface ResolvedRedisOptions {
   readonly username?: string;
   readonly password?: string;
   readonly commandTimeoutMs: number;
+  readonly readTimeoutMs: number;
+  readonly writeTimeoutMs: number;
+  readonly breaker: ResolvedBreakerOptions;
   readonly connectTimeoutMs: number;
   readonly maxConnections: number;
   readonly maxReconnectDelayMs: number;
@@ -40,6 +52,12 @@ export interface ResolvedRedisOptions {
   readonly sentinel?: RedisConnectionOptions['sentinel'];
   readonly cluster?: RedisConnectionOptions['cluster'];
   readonly ioredis: RedisOptions;
+}
+
+export interface ResolvedBreakerOptions {
+  readonly enabled: boolean;
+  readonly threshold: number;
+  readonly halfOpenAfterMs: number;
 }
 
 export interface ResolvedLockOptions {
@@ -89,6 +107,7 @@ const OPTION_KEYS = keysOf<CacheModuleOptions>({
   compressionThreshold: true,
   maxDecompressedSize: true,
   leaseTtl: true,
+  fleetSingleFlight: true,
   memoryMaxEntries: true,
   locks: true,
   http: true,
@@ -99,6 +118,9 @@ const REDIS_KEYS = keysOf<RedisConnectionOptions>({
   username: true,
   password: true,
   commandTimeout: true,
+  readTimeout: true,
+  writeTimeout: true,
+  breaker: true,
   connectTimeout: true,
   maxConnections: true,
   maxReconnectDelay: true,
@@ -108,13 +130,15 @@ const REDIS_KEYS = keysOf<RedisConnectionOptions>({
   cluster: true,
   ioredis: true,
 });
+const BREAKER_KEYS = keysOf<RedisBreakerOptions>({ enabled: true, threshold: true, halfOpenAfter: true });
 const SENTINEL_KEYS = keysOf<NonNullable<RedisConnectionOptions['sentinel']>>({
   name: true,
   sentinels: true,
   sentinelPassword: true,
 });
 const CLUSTER_KEYS = keysOf<NonNullable<RedisConnectionOptions['cluster']>>({ nodes: true, options: true });
-const DOMAIN_KEYS = keysOf<CacheDomainOptions>({ ttl: true, prefix: true, scope: true });
+const DOMAIN_KEYS = keysOf<CacheDomainOptions>({ ttl: true, prefix: true, scope: true, l1: true, refreshAhead: true });
+const L1_KEYS = keysOf<NearCacheOptions>({ maxEntries: true, ttl: true });
 const LOCK_KEYS = keysOf<CacheLockOptions>({
   prefix: true,
   defaultTtl: true,
@@ -209,11 +233,17 @@ function resolveRedis(options: RedisConnectionOptions = {}): ResolvedRedisOption
   if (!/^rediss?:\/\//.test(url)) {
     fail(`CacheModule option "redis.url" must start with redis:// or rediss://, got a value that does not`);
   }
+  // Given explicitly, commandTimeout remains every command's deadline, as before reads and writes
+  // had their own.
+  const commandTimeout = options.commandTimeout;
   return {
     url,
     username: options.username,
     password: options.password,
-    commandTimeoutMs: timerSeconds(options.commandTimeout ?? DEFAULTS.redis.commandTimeout, 'redis.commandTimeout'),
+    commandTimeoutMs: timerSeconds(commandTimeout ?? DEFAULTS.redis.commandTimeout, 'redis.commandTimeout'),
+    readTimeoutMs: timerSeconds(options.readTimeout ?? commandTimeout ?? DEFAULTS.redis.readTimeout, 'redis.readTimeout'),
+    writeTimeoutMs: timerSeconds(options.writeTimeout ?? commandTimeout ?? DEFAULTS.redis.writeTimeout, 'redis.writeTimeout'),
+    breaker: resolveBreaker(options.breaker),
     connectTimeoutMs: timerSeconds(options.connectTimeout ?? DEFAULTS.redis.connectTimeout, 'redis.connectTimeout'),
     maxConnections: wholeNumber(options.maxConnections ?? DEFAULTS.redis.maxConnections, 'redis.maxConnections', 1),
     maxReconnectDelayMs: timerSeconds(
@@ -228,7 +258,31 @@ function resolveRedis(options: RedisConnectionOptions = {}): ResolvedRedisOption
   };
 }
 
-function resolveDomains(overrides: Record<string, Partial<CacheDomainOptions>> = {}): Map<string, ResolvedDomain> {
+/** A probe more often than this would only add load to a Redis that is struggling. */
+const MIN_HALF_OPEN_AFTER_MS = 10;
+
+function resolveBreaker(options: RedisBreakerOptions = {}): ResolvedBreakerOptions {
+  assertKnownKeys(options, BREAKER_KEYS, 'redis.breaker');
+  const enabled = options.enabled ?? DEFAULTS.redis.breaker.enabled;
+  if (typeof enabled !== 'boolean') {
+    fail(`CacheModule option "redis.breaker.enabled" must be true or false, got ${describe(enabled)}`);
+  }
+  const halfOpenAfter = options.halfOpenAfter ?? DEFAULTS.redis.breaker.halfOpenAfter;
+  const halfOpenAfterMs = timerSeconds(halfOpenAfter, 'redis.breaker.halfOpenAfter');
+  if (halfOpenAfterMs < MIN_HALF_OPEN_AFTER_MS) {
+    fail(`CacheModule option "redis.breaker.halfOpenAfter" must be at least ${MIN_HALF_OPEN_AFTER_MS / 1000} seconds, got ${describe(halfOpenAfter)}`);
+  }
+  return {
+    enabled,
+    threshold: wholeNumber(options.threshold ?? DEFAULTS.redis.breaker.threshold, 'redis.breaker.threshold', 1),
+    halfOpenAfterMs,
+  };
+}
+
+function resolveDomains(
+  overrides: Record<string, Partial<CacheDomainOptions>> = {},
+  fleetSingleFlight: boolean,
+): Map<string, ResolvedDomain> {
   // Domain names are the application's; only each domain's settings have known keys.
   assertOptionsObject(overrides, 'domains');
   const domains = new Map<string, ResolvedDomain>();
@@ -254,10 +308,37 @@ function resolveDomains(overrides: Record<string, Partial<CacheDomainOptions>> =
     if (merged.scope !== undefined && typeof merged.scope !== 'function') {
       fail(`CacheModule option "domains.${name}.scope" must be a function of the request`);
     }
-    domains.set(name, { name, ttlMs: seconds(merged.ttl, `domains.${name}.ttl`), prefix, scope: merged.scope });
+    domains.set(name, {
+      name,
+      ttlMs: seconds(merged.ttl, `domains.${name}.ttl`),
+      prefix,
+      scope: merged.scope,
+      l1: resolveL1(merged.l1, name),
+      refreshAhead: resolveRefreshAhead(merged.refreshAhead, name),
+      fleetSingleFlight,
+    });
   }
   assertPrefixesDisjoint([...domains.values()]);
   return domains;
+}
+
+function resolveL1(l1: CacheDomainOptions['l1'], domain: string): NearCacheSettings | undefined {
+  if (l1 === undefined || l1 === false) return undefined;
+  const settings: NearCacheOptions = l1 === true ? {} : l1;
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) fail(nearMessages.badL1(domain, describe(l1)));
+  assertKnownKeys(settings, L1_KEYS, `domains.${domain}.l1`);
+  return {
+    maxEntries: wholeNumber(settings.maxEntries ?? DEFAULTS.l1.maxEntries, `domains.${domain}.l1.maxEntries`, 1),
+    ttlMs: timerSeconds(settings.ttl ?? DEFAULTS.l1.ttl, `domains.${domain}.l1.ttl`),
+  };
+}
+
+function resolveRefreshAhead(ratio: number | undefined, domain: string): number | undefined {
+  if (ratio === undefined) return undefined;
+  if (typeof ratio !== 'number' || !(ratio > 0 && ratio < 1)) {
+    fail(nearMessages.badRefreshAhead(`CacheModule option "domains.${domain}.refreshAhead"`, describe(ratio)));
+  }
+  return ratio;
 }
 
 /** Two domains whose prefixes nest would invalidate each other's entries through patterns. */
@@ -368,7 +449,13 @@ export function resolveCacheOptions(options: CacheModuleOptions = {}): ResolvedC
   const namespace = options.namespace ?? DEFAULTS.namespace;
   if (typeof namespace !== 'string') fail(`CacheModule option "namespace" must be a string`);
   const redis = resolveRedis(options.redis);
-  const domains = resolveDomains(options.domains);
+  const fleetSingleFlight = options.fleetSingleFlight ?? DEFAULTS.fleetSingleFlight;
+  if (typeof fleetSingleFlight !== 'boolean') {
+    fail(`CacheModule option "fleetSingleFlight" must be true or false, got ${describe(fleetSingleFlight)}`);
+  }
+  const domains = resolveDomains(options.domains, fleetSingleFlight);
+  const nearOnCluster = store === 'redis' && redis.cluster ? [...domains.values()].find((domain) => domain.l1) : undefined;
+  if (nearOnCluster) fail(nearMessages.l1OnCluster(nearOnCluster.name));
   return {
     store,
     redis,

@@ -24,6 +24,11 @@ export interface EntryTags {
   readonly tags: readonly TagKeys[];
   /** The lease TTL of the domain: a fill checks that no tag was invalidated since its lease began. */
   readonly leaseTtlMs: number;
+  /**
+   * The key of the lease whose age dates the load, when it is not the entry's own key (a
+   * refresh-ahead keeps serving the entry while its refresh lease lives beside it).
+   */
+  readonly leaseKey?: string;
 }
 
 /**
@@ -39,6 +44,11 @@ export interface CacheStore {
   get(key: string): Promise<Buffer | null | undefined>;
   /** One round trip; the result is aligned with `keys`. */
   getMany(keys: readonly string[]): Promise<Array<Buffer | null | undefined>>;
+  /**
+   * The entry, with its TTL set to `ttlMs` in the same step (Redis `GETEX key PX ttlMs`, one
+   * round trip): reading it extends it. Absent keys stay absent.
+   */
+  getAndExpire(key: string, ttlMs: number): Promise<Buffer | null | undefined>;
   /** Stores unconditionally; with `tags`, also adds the key to each tag's members. */
   set(key: string, value: Buffer, ttlMs: number, tags?: EntryTags): Promise<void>;
   /** One round trip. */
@@ -59,8 +69,9 @@ export interface CacheStore {
   /**
    * Atomically: when `key` holds exactly `expected`, replace it with `value` (or delete it when
    * `value` is undefined) and return true; otherwise change nothing and return false.
-   * With `tags`, `expected` is a lease: when any tag was invalidated since the lease was taken,
-   * the lease is deleted instead and false returned; otherwise the key joins each tag's members.
+   * With `tags`, `expected` is a lease (or, with `tags.leaseKey`, the entry a refresh read while
+   * holding that lease): when any tag was invalidated since the lease was taken, `key` is deleted
+   * instead and false returned; otherwise the key joins each tag's members.
    */
   replaceIf(
     key: string,

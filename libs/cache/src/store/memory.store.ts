@@ -24,9 +24,13 @@ interface Invalidation {
  * of expired and deleted members when the tag is written and by a sweep of all tags every
  * `max(maxEntries, 1000)` tag writes; a marker lives as long as the Redis store keeps it.
  * Times are `performance.now()`, the clock the LRU expires entries by.
+ *
+ * Every change of an entry — written, replaced, deleted, evicted — is announced to `onChange`
+ * listeners as it happens, as Redis's client-side tracking announces them (store-changes.channel.ts).
  */
 export class MemoryStore implements CacheStore {
   private readonly entries: LRUCache<string, Buffer>;
+  private readonly changeListeners = new Set<(keys: readonly string[]) => void>();
   /** Tag index key → (entry key → expiry). Kept in indexing order, so mostly in expiry order. */
   private readonly tagMembers = new Map<string, Map<string, number>>();
   /** Tag marker key → the last invalidation of the tag. */
@@ -38,10 +42,22 @@ export class MemoryStore implements CacheStore {
     // ttlResolution 0: by default the LRU reuses its clock reading until a 1 ms timer fires, which
     // never happens in a run of calls without I/O; a lease would then look just taken, and
     // `replaceIf` would accept a fill whose lease began before an invalidation.
-    this.entries = new LRUCache<string, Buffer>({ max: maxEntries, ttlResolution: 0 });
+    this.entries = new LRUCache<string, Buffer>({
+      max: maxEntries,
+      ttlResolution: 0,
+      dispose: (_value, key, reason) => {
+        if (reason === 'evict') this.changed([key]);
+      },
+    });
     // Between sweeps at most this many dead members accumulate; sweeping costs the size of all
     // indexes, so this interval keeps it O(1) per write on average.
     this.sweepInterval = Math.max(maxEntries, MIN_SWEEP_INTERVAL);
+  }
+
+  /** Calls `listener` with the keys of every change until the returned function is called. */
+  onChange(listener: (keys: readonly string[]) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   // Reads return copies: decoded Buffers are views of the entry, and a caller changing one must
@@ -54,19 +70,28 @@ export class MemoryStore implements CacheStore {
     return keys.map((key) => copy(this.entries.get(key)));
   }
 
+  // A new TTL is no change of the value: nothing is announced (near caches keep what they hold).
+  async getAndExpire(key: string, ttlMs: number): Promise<Buffer | undefined> {
+    const entry = this.entries.get(key);
+    if (entry !== undefined) this.entries.set(key, entry, { ttl: ttlMs });
+    return copy(entry);
+  }
+
   async set(key: string, value: Buffer, ttlMs: number, tags?: EntryTags): Promise<void> {
     this.entries.set(key, value, { ttl: ttlMs });
     this.indexTags(key, ttlMs, tags);
+    this.changed([key]);
   }
 
   async setMany(entries: readonly StoreEntry[]): Promise<void> {
     for (const { key, value, ttlMs } of entries) this.entries.set(key, value, { ttl: ttlMs });
+    this.changed(entries.map(({ key }) => key));
   }
 
   async delete(keys: readonly string[]): Promise<number> {
-    let deleted = 0;
-    for (const key of keys) if (this.entries.delete(key)) deleted++;
-    return deleted;
+    const deleted = keys.filter((key) => this.entries.delete(key));
+    this.changed(deleted);
+    return deleted.length;
   }
 
   async peek(key: string, headLength: number): Promise<EntryHead | undefined> {
@@ -79,6 +104,7 @@ export class MemoryStore implements CacheStore {
     const current = this.entries.get(key);
     if (current !== undefined) return copy(current);
     this.entries.set(key, value, { ttl: ttlMs });
+    this.changed([key]);
     return undefined;
   }
 
@@ -93,14 +119,17 @@ export class MemoryStore implements CacheStore {
     if (current === undefined || !current.equals(expected)) return false;
     if (value === undefined) {
       this.entries.delete(key);
+      this.changed([key]);
       return true;
     }
     if (tags && this.tagInvalidatedSinceLease(key, tags)) {
       this.entries.delete(key);
+      this.changed([key]);
       return false;
     }
     this.entries.set(key, value, { ttl: ttlMs });
     this.indexTags(key, ttlMs, tags);
+    this.changed([key]);
     return true;
   }
 
@@ -111,7 +140,7 @@ export class MemoryStore implements CacheStore {
       this.tagInvalidations.set(invalidatedAt, { at: now, until: now + leaseTtlMs + 1000 });
       this.countTagWrite(now);
     }
-    let deleted = 0;
+    const deleted: string[] = [];
     for (const { members } of tags) {
       const index = this.tagMembers.get(members);
       this.tagMembers.delete(members);
@@ -120,10 +149,11 @@ export class MemoryStore implements CacheStore {
         // tag (Redis skips these too). Stale LRU entries are not counted: Redis would not count them.
         if (expiresAt <= now || !this.entries.has(key)) continue;
         this.entries.delete(key);
-        deleted++;
+        deleted.push(key);
       }
     }
-    return deleted;
+    this.changed(deleted);
+    return deleted.length;
   }
 
   async deleteMatching(pattern: string): Promise<number> {
@@ -133,9 +163,14 @@ export class MemoryStore implements CacheStore {
     return this.delete(matching);
   }
 
-  private tagInvalidatedSinceLease(key: string, { tags, leaseTtlMs }: EntryTags): boolean {
+  private changed(keys: readonly string[]): void {
+    if (keys.length === 0) return;
+    for (const listener of this.changeListeners) listener(keys);
+  }
+
+  private tagInvalidatedSinceLease(key: string, { tags, leaseTtlMs, leaseKey }: EntryTags): boolean {
     const now = performance.now();
-    const leaseTakenAt = now - (leaseTtlMs - this.entries.getRemainingTTL(key));
+    const leaseTakenAt = now - (leaseTtlMs - this.entries.getRemainingTTL(leaseKey ?? key));
     return tags.some(({ invalidatedAt }) => {
       const invalidation = this.tagInvalidations.get(invalidatedAt);
       return invalidation !== undefined && invalidation.until > now && invalidation.at >= leaseTakenAt;

@@ -42,9 +42,9 @@ const PRUNE_EXPIRED = `local function pruneExpired(key, now, limit)
 end`;
 
 const INDEX_TAGS = `${PRUNE_EXPIRED}
-local function indexTags(ttlMs)
+local function indexTags(ttlMs, lastTagKey)
   local now = nowMs()
-  for i = 2, #KEYS, 2 do
+  for i = 2, lastTagKey, 2 do
     pruneExpired(KEYS[i], now, ${PRUNE_LIMIT})
     redis.call('ZADD', KEYS[i], ms(now + ttlMs), KEYS[1])
     if redis.call('PTTL', KEYS[i]) < ttlMs then redis.call('PEXPIRE', KEYS[i], ttlMs) end
@@ -67,14 +67,21 @@ end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return false`;
 
-// ARGV: expected, ttlMs or 'delete', value, leaseTtlMs
+// ARGV: expected, ttlMs or 'delete', value, leaseTtlMs, '1' when the last key is the lease that
+// dates the load (a refresh-ahead's; otherwise the lease is KEYS[1] itself)
 const REPLACE_IF = `${NOW_MS}
 ${INDEX_TAGS}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] == 'delete' then redis.call('DEL', KEYS[1]) return 1 end
-if #KEYS > 1 then
-  local leaseTakenAt = nowMs() - (tonumber(ARGV[4]) - redis.call('PTTL', KEYS[1]))
-  for i = 3, #KEYS, 2 do
+local lastTagKey = #KEYS
+local leaseKey = KEYS[1]
+if ARGV[5] == '1' then
+  leaseKey = KEYS[#KEYS]
+  lastTagKey = #KEYS - 1
+end
+if lastTagKey > 1 then
+  local leaseTakenAt = nowMs() - (tonumber(ARGV[4]) - redis.call('PTTL', leaseKey))
+  for i = 3, lastTagKey, 2 do
     local invalidatedAt = redis.call('GET', KEYS[i])
     if invalidatedAt and tonumber(invalidatedAt) >= leaseTakenAt then
       redis.call('DEL', KEYS[1])
@@ -83,14 +90,14 @@ if #KEYS > 1 then
   end
 end
 redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])
-indexTags(tonumber(ARGV[2]))
+indexTags(tonumber(ARGV[2]), lastTagKey)
 return 1`;
 
 // ARGV: value, ttlMs
 const SET_TAGGED = `${NOW_MS}
 ${INDEX_TAGS}
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-indexTags(tonumber(ARGV[2]))
+indexTags(tonumber(ARGV[2]), #KEYS)
 return 1`;
 
 // The first step of an invalidation, before any entry is deleted: fills whose lease began before
@@ -176,6 +183,10 @@ export class RedisStore implements CacheStore {
     return this.client.run('mget', () => this.client.connection.mgetBuffer(...keys));
   }
 
+  getAndExpire(key: string, ttlMs: number): Promise<Buffer | null> {
+    return this.client.run('getex', () => this.client.connection.getexBuffer(key, 'PX', ttlMs));
+  }
+
   async set(key: string, value: Buffer, ttlMs: number, tags?: EntryTags): Promise<void> {
     if (tags?.tags.length) {
       const keys = [key, ...tagKeys(tags)];
@@ -202,7 +213,7 @@ export class RedisStore implements CacheStore {
   }
 
   async peek(key: string, headLength: number): Promise<EntryHead | undefined> {
-    const found = await this.client.run('evalsha', () => this.scripts.elilePeekBuffer(key, headLength));
+    const found = await this.client.run('evalsha', () => this.scripts.elilePeekBuffer(key, headLength), 'read');
     return found ? { head: found[0], length: found[1] } : undefined;
   }
 
@@ -218,8 +229,12 @@ export class RedisStore implements CacheStore {
     tags?: EntryTags,
   ): Promise<boolean> {
     const keys = [key, ...tagKeys(tags)];
+    const datedByOtherLease = tags?.leaseKey !== undefined && tags.tags.length > 0;
+    if (datedByOtherLease) keys.push(tags.leaseKey!);
     const args =
-      value === undefined ? [expected, 'delete'] : [expected, ttlMs, value, tags?.leaseTtlMs ?? 0];
+      value === undefined
+        ? [expected, 'delete']
+        : [expected, ttlMs, value, tags?.leaseTtlMs ?? 0, datedByOtherLease ? '1' : '0'];
     const replaced = await this.client.run('evalsha', () => this.scripts.elileReplaceIf(keys.length, ...keys, ...args));
     return replaced === 1;
   }

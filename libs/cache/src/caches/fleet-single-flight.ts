@@ -1,0 +1,76 @@
+import type { EntryCodec } from '../codec/entry-codec';
+import { LEASED } from '../codec/entry-codec';
+import type { KeyWatches } from '../near/key-watches';
+import type { CacheStore } from '../store/cache-store.interface';
+import type { CacheCounters } from './cache-stats';
+
+/** How a miss may go on: fill the key under its lease, serve a value, or load without storing. */
+export type Claim<T> =
+  | { readonly lease: Buffer }
+  | { readonly value: T }
+  /** The key's lease is another process's (which did not fill in time), or the cache failed. */
+  | { readonly unstored: true };
+
+/** Decodes what a key holds: a value, a lease (`LEASED`), or `undefined` for bytes that do not decode. */
+export type HeldDecoder<T> = (fullKey: string, held: Buffer) => T | typeof LEASED | undefined;
+
+/**
+ * One loader run per fleet on a cold key. A miss takes the key's lease; when another process
+ * holds it, the miss waits for that process's fill instead of running the same loader: it is woken
+ * by the invalidation channel when the key changes (filled, or its lease released, expired or
+ * deleted), and takes the key's state again. The wait ends at `waitMs`, after which the miss
+ * loads for itself (without storing: the lease is not its own). A holder that dies is noticed when
+ * its lease expires; one that fails releases its lease. Never an error, never a hang.
+ *
+ * Waiting needs the channel: while it is down a change could go unheard, and misses load at once.
+ */
+export class FleetSingleFlight<T> {
+  constructor(
+    private readonly store: CacheStore,
+    private readonly entries: EntryCodec,
+    private readonly watches: KeyWatches | undefined,
+    private readonly leaseTtlMs: number,
+    private readonly counters: CacheCounters,
+    private readonly decodeHeld: HeldDecoder<T>,
+    private readonly onStoreError: (error: unknown) => void,
+  ) {}
+
+  async claim(fullKey: string, waitMs: number): Promise<Claim<T>> {
+    const waitUntil = performance.now() + waitMs;
+    let waited = false;
+    for (;;) {
+      const lease = this.entries.newLease();
+      // Taken before the command is sent: a fill landing between its answer and the wait below
+      // must still wake it.
+      const watch = waitMs > 0 ? this.watches?.watch(fullKey) : undefined;
+      try {
+        let held: Buffer | undefined;
+        try {
+          held = await this.store.setIfAbsent(fullKey, lease, this.leaseTtlMs);
+        } catch (error) {
+          this.onStoreError(error);
+          return { unstored: true };
+        }
+        if (held === undefined) return { lease };
+        const value = this.decodeHeld(fullKey, held);
+        if (value !== LEASED && value !== undefined) {
+          if (waited) this.counters.fleetWaits++;
+          return { value };
+        }
+        // Bytes that do not decode were dropped by the decoder; loading is all that is left.
+        const remainingMs = waitUntil - performance.now();
+        if (value === undefined || !watch || remainingMs <= 0) {
+          if (waited) this.counters.fleetWaitTimeouts++;
+          return { unstored: true };
+        }
+        waited = true;
+        if (!(await watch.changedWithin(remainingMs))) {
+          this.counters.fleetWaitTimeouts++;
+          return { unstored: true };
+        }
+      } finally {
+        watch?.dispose();
+      }
+    }
+  }
+}

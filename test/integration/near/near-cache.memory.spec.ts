@@ -1,0 +1,5 @@
+import { nearCacheConformanceSuite } from './near-cache-conformance';
+
+describe('The near cache in front of the memory store', () => {
+  nearCacheConformanceSuite('memory');
+});
