@@ -7,6 +7,7 @@ import { CacheRegistry } from '../caches/cache.registry';
 import { LockService } from '../lock/lock.service';
 import type { ResolvedCacheOptions } from '../options/resolve-options';
 import { createCacheAdvice } from './cache.advice';
+import { cacheManagerDecoratorOn } from './cache-manager-interop';
 import { createLockAdvice } from './lock.advice';
 import { adviceSpecsOf, dispatcherOf, installAdvised, isAdvised, originalOf } from './method-dispatcher';
 
@@ -52,6 +53,7 @@ export class AdviceExplorer implements OnModuleInit {
       );
     }
     for (const method of methods) {
+      refuseCacheManagerDecorator(method);
       if (!isAdvised(instance as object, method.dispatcher)) {
         installAdvised(instance as object, method.dispatcher, this.advise(method));
       }
@@ -68,6 +70,23 @@ export class AdviceExplorer implements OnModuleInit {
     const cacheSpecs = specs.filter((spec) => spec.kind !== 'lock');
     const locked = lockSpecs.length ? createLockAdvice({ ...info, original: undecorated }, lockSpecs, this.locks) : undecorated;
     return cacheSpecs.length ? createCacheAdvice({ ...info, original: locked }, cacheSpecs, this.registry, this.options.http) : locked;
+  }
+}
+
+/**
+ * A handler cached by this library and also decorated for `@nestjs/cache-manager` would be
+ * cached twice, or with a TTL that silently does nothing: the pair is refused, naming the method.
+ */
+function refuseCacheManagerDecorator({ owner, className, name, dispatcher }: DecoratedMethod): void {
+  if (!adviceSpecsOf(dispatcher)!.some((spec) => spec.kind !== 'lock')) return;
+  const handler: unknown = Object.getOwnPropertyDescriptor(owner, name)?.value;
+  const foreign = typeof handler === 'function' ? cacheManagerDecoratorOn(handler) : undefined;
+  if (foreign) {
+    throw new CacheConfigurationError(
+      `${className}#${name} carries a cache decorator of @elile/cache and ${foreign} of @nestjs/cache-manager: ` +
+        `one handler is cached by one of them. Keep @Cacheable (its ttl option sets the TTL), or remove it ` +
+        `and let cache-manager's CacheInterceptor cache the handler.`,
+    );
   }
 }
 
