@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 /** Packages that talk to Redis. Some, once loaded, deoptimise msgpackr for the whole process. */
-const CLIENT_PACKAGES = ['ioredis', '@redis/client', 'redis', 'node-redis'];
+const CLIENT_PACKAGES = ['ioredis', 'ioredis6', '@redis/client', 'redis', 'node-redis'];
 
 export interface LoadedClient {
   name: string;

@@ -184,7 +184,9 @@ describe('Redis down', () => {
     await sleep(300);
     const direct = raw(server.url);
     await expect(direct.exists(...keys.map((key) => app.main.fullKey(key)))).resolves.toBe(0);
-    // Control: the same write after the reconnect does land.
+    // Control: the same write after the reconnect does land (once the circuit breaker, which the
+    // burst of failures opened, has probed Redis and closed).
+    await waitFor('the breaker to close', () => app.redis.breakerStatus().state === 'closed', 5_000);
     await expect(app.main.set(keys[0], 'after')).resolves.toBe(true);
     await expect(direct.exists(app.main.fullKey(keys[0]))).resolves.toBe(1);
   });

@@ -42,7 +42,16 @@ export abstract class CacheRedisError extends CacheError {
  * did not run.
  */
 export class CacheUnavailableError extends CacheRedisError {
-  readonly code = 'ELILE_CACHE_UNAVAILABLE';
+  readonly code: string = 'ELILE_CACHE_UNAVAILABLE';
+}
+
+/**
+ * The connection's circuit breaker is open: Redis failed or timed out repeatedly, so the command
+ * was not sent (it did not run) and did not wait. A `CacheUnavailableError`, so everything that
+ * handles Redis being down handles it; caches serve the loader and skip writes, locks refuse.
+ */
+export class CacheCircuitOpenError extends CacheUnavailableError {
+  override readonly code = 'ELILE_CACHE_CIRCUIT_OPEN';
 }
 
 /**
@@ -154,7 +163,9 @@ export abstract class LockError extends CacheError {
 
 /**
  * A lock could not be acquired within the wait the caller allowed (another owner held it for the
- * whole time). Nothing is held: an attempt whose outcome was unknown has been released.
+ * whole time), or the Redis circuit breaker is open (`cause` is then a `CacheCircuitOpenError`,
+ * and the call failed at once). Nothing is held: an attempt whose outcome was unknown has been
+ * released.
  */
 export class LockNotAcquiredError extends LockError {
   readonly code = 'ELILE_LOCK_NOT_ACQUIRED';

@@ -1,6 +1,7 @@
 export { CacheModule } from './cache.module';
 export {
   CacheArgumentError,
+  CacheCircuitOpenError,
   CacheCommandError,
   CacheConfigurationError,
   CacheDecodeError,

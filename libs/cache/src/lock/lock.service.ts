@@ -10,6 +10,7 @@ import {
 import { CACHE_OPTIONS, LOCK_BACKEND } from '../cache.constants';
 import {
   CacheArgumentError,
+  CacheCircuitOpenError,
   CacheTimeoutError,
   CacheUnavailableError,
   LockLostError,
@@ -71,7 +72,8 @@ export class LockService implements OnApplicationBootstrap, BeforeApplicationShu
 
   /**
    * Takes the lock on `key`, waiting up to `wait` seconds while another owner holds it.
-   * @throws LockNotAcquiredError when it stayed held for the whole wait.
+   * @throws LockNotAcquiredError when it stayed held for the whole wait, or at once, with a
+   *   `CacheCircuitOpenError` as `cause`, while the Redis circuit breaker is open.
    * @throws LockReplicationError when fewer than `replicas` replicas acknowledged it.
    * @throws CacheUnavailableError | CacheTimeoutError when Redis failed until the wait ended.
    * @throws the signal's reason when `signal` aborts.
@@ -86,7 +88,8 @@ export class LockService implements OnApplicationBootstrap, BeforeApplicationShu
 
   /**
    * Takes the lock on `key` if it is free right now (one attempt); `null` when another owner
-   * holds it. Throws like `acquire` for anything else.
+   * holds it. Throws like `acquire` for anything else (`LockNotAcquiredError` while the Redis
+   * circuit breaker is open: not `null`, which would claim someone holds it).
    */
   async tryAcquire(key: string, options: TryAcquireOptions = {}): Promise<Lock | null> {
     return this.obtain(this.request(key, options, 0));
@@ -218,6 +221,10 @@ export class LockService implements OnApplicationBootstrap, BeforeApplicationShu
         try {
           attempt = await this.attempt(request, owner);
         } catch (error) {
+          // Not sent, so nothing more may be held; and no waiting: the breaker refuses for a while.
+          if (error instanceof CacheCircuitOpenError) {
+            throw new LockNotAcquiredError(lockMessages.circuitOpen(names.key), names.key, { cause: error });
+          }
           // Outcome unknown: a timed-out script may still run, a failed WAIT followed a success.
           mayHold = true;
           if (!(error instanceof CacheTimeoutError || error instanceof CacheUnavailableError)) throw error;

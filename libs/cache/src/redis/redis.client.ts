@@ -2,17 +2,20 @@ import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/c
 import type { Redis } from 'ioredis';
 import {
   CacheArgumentError,
+  CacheCircuitOpenError,
   CacheCommandError,
   CacheConfigurationError,
   type CacheError,
   CacheOverloadedError,
   CacheTimeoutError,
+  CacheUnavailableError,
 } from '../cache.errors';
 import { messages, redact } from '../cache.messages';
 import { DEFAULTS } from '../options/cache-defaults';
 import { secondsToMs } from '../options/duration.util';
 import type { ResolvedRedisOptions } from '../options/resolve-options';
 import { RateLimitedLogger } from '../support/rate-limited-logger';
+import { type BreakerStatus, ConnectionBreaker } from './connection-breaker';
 import { connectionSecrets, describeTarget } from './connection-secrets';
 import { HungConnectionDetector } from './hung-connection.detector';
 import { createRedisConnection, type RedisConnection } from './redis-connection.factory';
@@ -20,6 +23,28 @@ import { translateRedisError } from './redis-error.util';
 import { WriteCoalescer } from './write-coalescer';
 
 const SCAN_BATCH = 1000;
+
+/**
+ * Which deadline a command gets: `read` is `redis.readTimeout`, `write` is `redis.writeTimeout`,
+ * `other` is `redis.commandTimeout` (the connection's own).
+ */
+export type CommandKind = 'read' | 'write' | 'other';
+
+const COMMAND_KINDS: Readonly<Record<string, CommandKind>> = {
+  get: 'read',
+  mget: 'read',
+  exists: 'read',
+  ping: 'read',
+  set: 'write',
+  unlink: 'write',
+  evalsha: 'write',
+  incrby: 'write',
+  pexpire: 'write',
+};
+
+/** Failures that say Redis is gone or hung; an error reply (Redis answered) is not one. */
+const isBreakerFailure = (error: Error): boolean =>
+  error instanceof CacheTimeoutError || error instanceof CacheUnavailableError;
 
 /**
  * The module's Redis connection: one multiplexed ioredis connection, connected at module init and
@@ -38,6 +63,9 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
   private readonly secrets: readonly string[];
   private readonly liveness = new HungConnectionDetector((timeouts) => this.recycle(timeouts));
   private readonly maxInFlight: number;
+  private readonly breaker?: ConnectionBreaker;
+  /** ioredis's per-command deadline is read from this object at send time (standalone, Sentinel). */
+  private readonly deadlines?: { commandTimeout?: number };
   private inFlight = 0;
   private wasReady = false;
   private closing = false;
@@ -49,6 +77,14 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
       this.redis = createRedisConnection(options);
       if (!this.redis.options.enableAutoPipelining) this.writes = new WriteCoalescer(this.redis);
       this.watch(this.redis);
+      if (!options.cluster) this.deadlines = (this.redis as Redis).options;
+      if (options.breaker.enabled) {
+        this.breaker = new ConnectionBreaker(options.breaker, isBreakerFailure, () => this.ping(), {
+          opened: (reason) => this.logger.warn(messages.breakerOpened(this.target, options.breaker.threshold, this.reason(reason))),
+          halfOpen: () => this.logger.log(messages.breakerHalfOpen(this.target)),
+          closed: (openForMs, probes) => this.logger.log(messages.breakerClosed(this.target, openForMs, probes)),
+        });
+      }
     }
     // From the connection as built: what ioredis actually uses, whatever form it was given in.
     this.target = options && this.redis ? describeTarget(options, this.redis) : 'memory';
@@ -66,6 +102,36 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
     return this.redis?.status === 'ready';
   }
 
+  /** The circuit breaker's state, openings and refusals (`disabled` without one, or in memory mode). */
+  breakerStatus(): BreakerStatus {
+    return this.breaker?.status ?? { state: 'disabled', opened: 0, refused: 0 };
+  }
+
+  /**
+   * Sends PING past the circuit breaker and the in-flight limit, and resolves with the round
+   * trip in milliseconds; for health checks and the breaker's probe.
+   * @param timeoutMs the deadline (default `redis.readTimeout`); on a cluster, the nodes' own.
+   * @throws CacheUnavailableError | CacheTimeoutError | CacheCommandError like any command.
+   */
+  ping(timeoutMs = this.options?.readTimeoutMs ?? 0): Promise<number> {
+    const started = performance.now();
+    let pending: Promise<unknown>;
+    try {
+      pending = this.send(() => this.connection.ping(), timeoutMs);
+    } catch (error) {
+      return Promise.reject(this.failure(error, 'ping', timeoutMs));
+    }
+    return pending.then(
+      () => {
+        this.liveness.replied();
+        return performance.now() - started;
+      },
+      (error: unknown) => {
+        throw this.failure(error, 'ping', timeoutMs);
+      },
+    );
+  }
+
   async onModuleInit(): Promise<void> {
     if (!this.redis) return;
     if (this.options && this.options.maxConnections !== DEFAULTS.redis.maxConnections) {
@@ -81,6 +147,7 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     const redis = this.redis;
+    this.breaker?.stop();
     if (!redis || redis.status === 'end') return;
     this.closing = true;
     try {
@@ -161,26 +228,60 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
   /**
    * Runs an ioredis call under the module's error policy: failures become typed, redacted errors.
    * The stores and services of this module send every command through here.
+   *
+   * `kind` picks the deadline (see `CommandKind`; by default from the command's name). It applies
+   * to what `call` sends synchronously on this connection; commands ioredis sends later (with
+   * `enableAutoPipelining`, on a cluster, a script's EVAL after NOSCRIPT) get `commandTimeout`.
+   * @throws CacheCircuitOpenError at once, without sending, while the circuit breaker is open.
+   * @throws CacheOverloadedError at once when `redis.maxInFlight` commands are outstanding.
    */
-  run<T>(command: string, call: () => Promise<T>): Promise<T> {
+  run<T>(command: string, call: () => Promise<T>, kind: CommandKind = COMMAND_KINDS[command] ?? 'other'): Promise<T> {
+    if (this.breaker && !this.breaker.allowsCommands()) return Promise.reject(this.circuitOpen(command));
     // A bulkhead. The deadline runs from the moment a command is issued, so past some burst size
     // the client's own work of writing and parsing the burst eats it: 20,000 concurrent reads all
     // succeeded, 50,000 all timed out. Refusing the excess keeps the rest inside their deadline.
     // (A counter rather than a policy library: this is on every command's path.)
     if (this.inFlight >= this.maxInFlight) return Promise.reject(this.overloaded(command));
+    const deadlineMs = this.deadlineOf(kind);
     let pending: Promise<T>;
     try {
       this.writes?.beforeWrite();
-      pending = call();
+      pending = this.send(call, deadlineMs);
     } catch (error) {
-      return Promise.reject(this.failure(error, command));
+      const failure = this.failure(error, command, deadlineMs);
+      return this.breaker ? this.breaker.execute(() => Promise.reject(failure)) : Promise.reject(failure);
     }
     this.inFlight++;
     // Plain callbacks rather than an async wrapper: this is on every command's path.
-    return pending.then(this.answered, (error: unknown) => {
+    const settled = pending.then(this.answered, (error: unknown) => {
       this.inFlight--;
-      throw this.failure(error, command);
+      throw this.failure(error, command, deadlineMs);
     });
+    // The breaker sees the typed outcome: timeouts and unavailability count, error replies do not.
+    return this.breaker ? this.breaker.execute(() => settled) : settled;
+  }
+
+  private deadlineOf(kind: CommandKind): number {
+    const options = this.options;
+    if (!options) return 0;
+    return kind === 'read' ? options.readTimeoutMs : kind === 'write' ? options.writeTimeoutMs : options.commandTimeoutMs;
+  }
+
+  /**
+   * Calls `call` with ioredis's per-command deadline set to `deadlineMs`: ioredis arms each
+   * command's timer from `options.commandTimeout` as it sends it, so one mechanism serves every
+   * deadline. Restored at once, so that commands sent any other way keep `commandTimeout`.
+   */
+  private send<T>(call: () => Promise<T>, deadlineMs: number): Promise<T> {
+    const deadlines = this.deadlines;
+    const base = this.options?.commandTimeoutMs;
+    if (!deadlines || deadlineMs === base) return call();
+    deadlines.commandTimeout = deadlineMs;
+    try {
+      return call();
+    } finally {
+      deadlines.commandTimeout = base;
+    }
   }
 
   /**
@@ -188,13 +289,12 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
    * took most of the time of a 100,000-call burst (the trace says nothing the command name does not).
    */
   private overloaded(command: string): CacheOverloadedError {
-    const stackTraceLimit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      return new CacheOverloadedError(messages.overloaded(command, this.maxInFlight), command);
-    } finally {
-      Error.stackTraceLimit = stackTraceLimit;
-    }
+    return withoutStack(() => new CacheOverloadedError(messages.overloaded(command, this.maxInFlight), command));
+  }
+
+  /** Without a stack trace, like an overload: while the breaker is open, every call gets one. */
+  private circuitOpen(command: string): CacheCircuitOpenError {
+    return withoutStack(() => new CacheCircuitOpenError(messages.circuitOpen(command), command));
   }
 
   private readonly socketData = (): void => this.liveness.replied();
@@ -206,8 +306,8 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
   };
 
   /** The typed, redacted error of a failed command; recycles the connection when it hangs. */
-  private failure(error: unknown, command: string): CacheError {
-    const failure = translateRedisError(error, command, this.options?.commandTimeoutMs ?? 0, this.secrets);
+  private failure(error: unknown, command: string, deadlineMs: number): CacheError {
+    const failure = translateRedisError(error, command, deadlineMs, this.secrets);
     if (failure instanceof CacheCommandError) this.liveness.replied();
     else if (failure instanceof CacheTimeoutError) this.liveness.timedOut();
     return failure;
@@ -270,6 +370,16 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
 
   private reason(error: unknown): string {
     return redact(String((error as Error)?.message ?? error), this.secrets);
+  }
+}
+
+function withoutStack<E extends Error>(build: () => E): E {
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return build();
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
   }
 }
 
