@@ -169,6 +169,64 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
     });
   });
 
+  describe('getAndExpire (sliding expiration)', () => {
+    it('returns the value and gives it a new TTL in the same call', async () => {
+      await cache.set('slide', { n: 1 }, 0.3);
+      await expect(cache.getAndExpire('slide', { ttl: 30 })).resolves.toEqual({ n: 1 });
+      await sleep(600);
+      await expect(cache.get('slide')).resolves.toEqual({ n: 1 });
+    });
+
+    it("without a ttl, the domain's default TTL starts again", async () => {
+      await cache.set('slide-default', 'v', 0.3);
+      await expect(cache.getAndExpire('slide-default')).resolves.toBe('v');
+      await sleep(600);
+      await expect(cache.get('slide-default')).resolves.toBe('v');
+    });
+
+    it('a shorter ttl shortens the entry: it is the new TTL, not an extension', async () => {
+      await cache.set('shorten', 'v', 30);
+      await expect(cache.getAndExpire('shorten', { ttl: 0.3 })).resolves.toBe('v');
+      await sleep(600);
+      await expect(cache.get('shorten')).resolves.toBeUndefined();
+    });
+
+    it('a miss creates nothing and counts as a miss; a cached null is a hit', async () => {
+      await expect(cache.getAndExpire('absent', { ttl: 30 })).resolves.toBeUndefined();
+      await expect(cache.exists('absent')).resolves.toBe(false);
+      await cache.set('nothing', null);
+      await expect(cache.getAndExpire('nothing')).resolves.toBeNull();
+      expect(cache.stats()).toMatchObject({ hits: 1, misses: 1 });
+    });
+
+    it('scoped entries slide within their scope only', async () => {
+      await cache.set('k', 'acme', { scope: 'acme', ttl: 30 });
+      await expect(cache.getAndExpire('k', { scope: 'acme' })).resolves.toBe('acme');
+      await expect(cache.getAndExpire('k', { scope: 'globex' })).resolves.toBeUndefined();
+      await expect(cache.getAndExpire('k')).resolves.toBeUndefined();
+    });
+
+    it("meeting a read-through's lease is a miss, and the read-through still fills the key", async () => {
+      const gate = deferred<string>();
+      const loading = cache.getOrSet('leased', () => gate.promise);
+      await sleep(20);
+      await expect(cache.getAndExpire('leased', { ttl: 60 })).resolves.toBeUndefined();
+      gate.resolve('loaded');
+      await expect(loading).resolves.toBe('loaded');
+      await expect(cache.get('leased')).resolves.toBe('loaded');
+    });
+
+    it.each(INVALID_TTLS)('TTL %p is refused with CacheArgumentError and the entry keeps its own', async (ttl) => {
+      await cache.set('k', 'v', 30);
+      expect(await failureOf(() => cache.getAndExpire('k', { ttl: ttl as number }))).toBeInstanceOf(CacheArgumentError);
+      await expect(cache.get('k')).resolves.toBe('v');
+    });
+
+    it.each(INVALID_KEYS)('key %p is refused with CacheArgumentError', async (key) => {
+      expect(await failureOf(() => cache.getAndExpire(key as string))).toBeInstanceOf(CacheArgumentError);
+    });
+  });
+
   describe('arguments', () => {
     it.each(INVALID_TTLS)('TTL %p is refused with CacheArgumentError and nothing is stored', async (ttl) => {
       const loader = jest.fn(() => 'loaded');

@@ -79,3 +79,8 @@ export type {
   ThrottlerFailurePolicy,
   ThrottlerStorageStats,
 } from './throttler/throttler-storage-options.interface';
+export { SessionCache } from './sessions/session-cache';
+export type { SessionCacheStats } from './sessions/session-cache';
+export { provideSessionCache } from './sessions/session-cache.provider';
+export { sessionStoreOptions } from './sessions/session-store-options';
+export type { SessionStoreOptions } from './sessions/session-store-options';

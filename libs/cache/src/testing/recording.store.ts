@@ -35,6 +35,13 @@ export class RecordingStore implements CacheStore {
     return this.inner.getMany(keys);
   }
 
+  async getAndExpire(key: string, ttlMs: number): Promise<Buffer | null | undefined> {
+    const entry = await this.inner.getAndExpire(key, ttlMs);
+    // The entry found now lives ttlMs, as if written with it.
+    if (entry != null) this.writes.set(key, ttlMs);
+    return entry;
+  }
+
   async set(key: string, value: Buffer, ttlMs: number, tags?: EntryTags): Promise<void> {
     await this.inner.set(key, value, ttlMs, tags);
     this.writes.set(key, ttlMs);
