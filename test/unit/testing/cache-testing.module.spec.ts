@@ -179,6 +179,23 @@ describe('CacheTestingModule and CacheProbe', () => {
     }
   });
 
+  it('runs a near-cached (l1) domain as production does: a write anywhere is seen at once', async () => {
+    const app = await Test.createTestingModule({
+      imports: [CacheTestingModule.forRoot({ domains: { near: { ttl: 60, l1: true } } })],
+    }).compile();
+    try {
+      await app.init();
+      const near = app.get(CacheRegistry).get('near');
+      await near.set('k', 'v1');
+      expect(await near.get('k')).toBe('v1');
+      await near.set('k', 'v2');
+      expect(await near.get('k')).toBe('v2');
+      expect(await app.get(CacheProbe).entries('near')).toEqual([{ key: 'k', value: 'v2', ttl: 60 }]);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('is global: a feature module that does not import it injects its caches', async () => {
     @Injectable()
     class Repo {

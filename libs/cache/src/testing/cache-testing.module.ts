@@ -1,9 +1,9 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
-import { CACHE_STORE } from '../cache.constants';
+import { CACHE_OPTIONS, CACHE_STORE } from '../cache.constants';
 import { CacheConfigurationError } from '../cache.errors';
 import { CacheModule } from '../cache.module';
 import type { CacheModuleOptions } from '../options/cache-module-options.interface';
-import type { CacheStore } from '../store/cache-store.interface';
+import type { ResolvedCacheOptions } from '../options/resolve-options';
 import { CacheProbe } from './cache-probe';
 import { RecordingStore } from './recording.store';
 
@@ -35,13 +35,12 @@ export class CacheTestingModule {
     if (!core) {
       throw new CacheConfigurationError('CacheTestingModule could not find the cache store provider of CacheModule');
     }
-    const original = core.providers.find(isStoreProvider) as FactoryProvider;
     core.providers = [
       ...core.providers.filter((provider) => !isStoreProvider(provider)),
       {
         provide: CACHE_STORE,
-        useFactory: (...args: unknown[]) => new RecordingStore(original.useFactory(...args) as CacheStore),
-        inject: original.inject,
+        useFactory: (resolved: ResolvedCacheOptions) => new RecordingStore(resolved.memoryMaxEntries),
+        inject: [CACHE_OPTIONS],
       },
       CacheProbe,
     ];
@@ -50,10 +49,8 @@ export class CacheTestingModule {
   }
 }
 
-type FactoryProvider = { provide: unknown; useFactory: (...args: unknown[]) => unknown; inject?: never[] };
-
 function isStoreProvider(provider: Provider): boolean {
-  return typeof provider === 'object' && 'provide' in provider && provider.provide === CACHE_STORE && 'useFactory' in provider;
+  return typeof provider === 'object' && 'provide' in provider && provider.provide === CACHE_STORE;
 }
 
 /** The module of `CacheModule.forRoot()`'s tree that provides the store (its global core). */
