@@ -50,7 +50,11 @@ const RUNTIME_EXPORTS = [
   'CacheWarmingError',
   'CacheWarmer',
   'CacheWarming',
+  'ElileKeyvStore',
 ];
+
+/** The runtime values of the second entry point, `@elile/cache/testing`. */
+const TESTING_EXPORTS = ['CacheTestingModule', 'CacheProbe'];
 
 /**
  * Third-party packages the library imports, loaded once here and handed to every isolated
@@ -92,6 +96,12 @@ describe('@elile/cache exports', () => {
   it('exports every documented runtime value', () => {
     const api = isolated(PACKAGES, () => load('@elile/cache'));
     expect(RUNTIME_EXPORTS.filter((name) => api[name] === undefined)).toEqual([]);
+  });
+
+  it('exports every runtime value of @elile/cache/testing, none undefined', () => {
+    const testing = isolated(PACKAGES, () => load('@elile/cache/testing'));
+    expect(TESTING_EXPORTS.filter((name) => testing[name] === undefined)).toEqual([]);
+    expect(Object.keys(testing).filter((name) => testing[name] === undefined)).toEqual([]);
   });
 
   it('has no export that is undefined (a symptom of an import cycle through the barrel)', () => {
