@@ -4,6 +4,7 @@ import { CacheModule, type CacheModuleOptions, cacheConfig } from '@elile/cache'
 import { withDemoStoreDefault } from './cache-options.factory';
 import { DatabaseModule } from './database/database.module';
 import { ComplianceModule } from './compliance/compliance.module';
+import { OpsModule } from './ops/ops.module';
 import { OrgsModule } from './orgs/orgs.module';
 import { ScreeningsModule } from './screenings/screenings.module';
 import { SubjectsModule } from './subjects/subjects.module';
@@ -25,6 +26,7 @@ import { WriteThrottlingModule } from './throttling/write-throttling.module';
     OrgsModule,
     ComplianceModule,
     WriteThrottlingModule,
+    OpsModule,
   ],
 })
 export class AppModule {}

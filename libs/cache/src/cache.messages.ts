@@ -88,6 +88,11 @@ export const messages = {
     `reads the same variables without it)`,
 };
 
+/** Sentences of the health indicator (`@elile/cache/health`). */
+export const healthMessages = {
+  redisDown: (reason: string) => `Redis did not answer PING: ${reason}`,
+};
+
 /** Sentences about distributed locks (`LockService`). Keys are the caller's, never full Redis keys. */
 export const lockMessages = {
   notAcquired: (key: string, waitMs: number) =>

@@ -1,0 +1,2 @@
+export { CacheHealthIndicator } from './cache-health.indicator';
+export type { CacheHealthCheckOptions } from './cache-health.indicator';
