@@ -197,7 +197,7 @@ describe('ElileKeyvStore on a real Redis', () => {
 
   describe('the connection', () => {
     it('is shared, not owned: a thousand stores open no connection, and disconnect() closes nothing', async () => {
-      const clients = async () => (await raw.client('LIST')).toString().trim().split('\n').length;
+      const clients = async () => String(await raw.client('LIST')).trim().split('\n').length;
       const before = await clients();
       const stores = Array.from({ length: 1_000 }, () => new Keyv({ store: new ElileKeyvStore(cache()) }));
       await Promise.all(stores.map((store, i) => store.set(`k${i}`, i)));
