@@ -96,6 +96,13 @@ describe.each<CacheStoreKind>(['memory', 'redis'])('SessionCache (%s store)', (s
     expect(await failureOf(() => sessions.set(id as string, session('u-x')))).toBeInstanceOf(CacheArgumentError);
   });
 
+  it('an id of 256 characters is the longest a session can have', async () => {
+    const longest = 's'.repeat(256);
+    await expect(sessions.set(longest, session('u-long'))).resolves.toBe(true);
+    await expect(sessions.get(longest)).resolves.toEqual(session('u-long'));
+    await expect(sessions.destroy(longest)).resolves.toBe(true);
+  });
+
   it('a reserved id cannot read a scoped entry of the domain', async () => {
     const cache = app.registry.get<unknown>('session');
     await cache.set('k', 'tenant data', { scope: 'acme' });

@@ -111,6 +111,48 @@ describe('RedisThrottlerStorage (Redis)', () => {
     });
   });
 
+  describe('atomicity', () => {
+    it('200 concurrent requests from two instances against limit 10: exactly 10 pass', async () => {
+      const other = await startCacheApp({ store: 'redis', namespace, redis: { url: testRedisUrl() } });
+      const otherStorage = new RedisThrottlerStorage(other.redis, other.registry);
+      try {
+        const key = randomUUID();
+        const records = await Promise.all(
+          Array.from({ length: 200 }, (_, i) => (i % 2 ? otherStorage : storage).increment(key, 60_000, 10, 60_000, 'race')),
+        );
+        expect(records.filter((record) => !record.isBlocked)).toHaveLength(10);
+        expect(records.filter((record) => !record.isBlocked).map((record) => record.totalHits).sort((x, y) => x - y)).toEqual(
+          Array.from({ length: 10 }, (_, i) => i + 1),
+        );
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('memory per tracked client grows with the hits it holds (a sliding log): figures', async () => {
+      const redis = rawRedis(testRedisUrl());
+      try {
+        for (const hitCount of [10, 1_000]) {
+          const key = randomUUID();
+          const name = `mem${hitCount}`;
+          await Promise.all(Array.from({ length: hitCount }, () => storage.increment(key, 60_000, hitCount, 60_000, name)));
+          let cursor = '0';
+          let record: string | undefined;
+          do {
+            const [next, found] = await redis.scan(cursor, 'MATCH', `${namespace}__elile:#throttle:${name.length}:${name}:*`, 'COUNT', 1000);
+            cursor = next;
+            record ??= found[0];
+          } while (cursor !== '0');
+          expect(await redis.zcard(record!)).toBe(hitCount + 2); // the hits, the window and the sequence
+          const bytes = Number(await redis.call('MEMORY', 'USAGE', record!));
+          process.stdout.write(`throttler record holding ${hitCount} hits: ${bytes} bytes (MEMORY USAGE)\n`);
+        }
+      } finally {
+        await closeRaw(redis);
+      }
+    });
+  });
+
   describe('records', () => {
     const recordKeys = async (): Promise<string[]> => {
       const redis = rawRedis(testRedisUrl());
