@@ -7,8 +7,12 @@ import {
   CacheUnavailableError,
   provideSessionCache,
   SessionCache,
+  sessionStoreOptions,
 } from '@elile/cache';
+import RedisStore from 'connect-redis';
+import type { SessionData } from 'express-session';
 import { RecordingLogger } from '../../support/recording-logger';
+import { startLocalRedisCluster, type LocalRedisCluster } from '../../support/redis-cluster';
 import { startLocalRedisServer, type RedisServerHandle } from '../../support/redis-harness';
 import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy';
 import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../../support/test-redis';
@@ -268,5 +272,42 @@ describe('provideSessionCache', () => {
     } finally {
       await moduleRef.close();
     }
+  });
+});
+
+describe('sessions on a 3-master Redis Cluster', () => {
+  let cluster: LocalRedisCluster;
+  let app: CacheApp;
+
+  beforeAll(async () => {
+    cluster = await startLocalRedisCluster(3);
+    app = await startCacheApp({ store: 'redis', namespace: 'cls:', redis: { cluster: { nodes: [...cluster.seeds] } } });
+  }, 30_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await cluster?.stop();
+  });
+
+  it('SessionCache works whichever master holds a session (single-key commands)', async () => {
+    const sessions = new SessionCache<UserSession>(app.registry.get('session'));
+    const ids = Array.from({ length: 30 }, (_, i) => `c-${i}`);
+    for (const id of ids) await expect(sessions.set(id, session(id))).resolves.toBe(true);
+    for (const id of ids) await expect(sessions.get(id)).resolves.toEqual(session(id));
+    for (const id of ids) await expect(sessions.destroy(id)).resolves.toBe(true);
+  });
+
+  it("connect-redis on the cluster connection: per-session calls work; length() sees one master's sessions only", async () => {
+    const store = new RedisStore(sessionStoreOptions(app.redis, app.registry));
+    const call = <R>(run: (done: (error: unknown, result?: R) => void) => void): Promise<R | undefined> =>
+      new Promise((resolve, reject) => run((error, result) => (error ? reject(error) : resolve(result))));
+    const ids = Array.from({ length: 30 }, (_, i) => `x-${i}`);
+    const data = { cookie: { originalMaxAge: null } } as unknown as SessionData;
+    for (const id of ids) await call((done) => store.set(id, data, done));
+    for (const id of ids) await expect(call((done) => store.get(id, done))).resolves.toMatchObject({ cookie: {} });
+    const counted = await call<number>((done) => store.length(done));
+    expect(counted).toBeLessThan(ids.length);
+    process.stdout.write(`connect-redis length() on a 3-master cluster: ${counted} of ${ids.length} sessions\n`);
+    for (const id of ids) await call((done) => store.destroy(id, done));
   });
 });
