@@ -235,6 +235,23 @@ describe('RedisThrottlerStorage (Redis)', () => {
       expect((await storage.increment(key, 60_000, 2, 60_000, 'survives')).totalHits).toBe(2);
     });
 
+    it('a foreign value under a record (another type, no TTL) is replaced, not a failure forever', async () => {
+      const key = randomUUID();
+      await storage.increment(key, 60_000, 5, 60_000, 'foreign');
+      const [record] = (await recordKeys()).filter((k) => k.includes(':7:foreign:'));
+      const redis = rawRedis(testRedisUrl());
+      try {
+        await redis.set(record, 'not a throttler record');
+        const before = storage.stats();
+        expect(await storage.increment(key, 60_000, 5, 60_000, 'foreign')).toMatchObject({ totalHits: 1, isBlocked: false });
+        expect(storage.stats()).toEqual({ decided: before.decided + 1, unavailable: before.unavailable });
+        expect(await redis.type(record)).toBe('zset');
+        expect(await redis.pttl(record)).toBeGreaterThan(0);
+      } finally {
+        await closeRaw(redis);
+      }
+    });
+
     it('the script is sent again when Redis has lost its script cache (SCRIPT FLUSH, restart, failover)', async () => {
       const key = randomUUID();
       await storage.increment(key, 60_000, 5, 60_000, 'flush');

@@ -23,6 +23,10 @@ local blockDuration = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local function seconds(ms) return math.ceil(ms / 1000) end
+-- The key is in the module's reserved space: anything else found there (another program's value,
+-- perhaps without a TTL) would fail every request of this client into the failure policy for good.
+local found = redis.call('TYPE', key).ok
+if found ~= 'zset' and found ~= 'none' then redis.call('DEL', key) end
 
 local window = redis.call('ZSCORE', key, 'window')
 local expiresAt = now + ttl
