@@ -10,7 +10,7 @@ import { StoreChangesChannel } from './store-changes.channel';
 import { TrackingChannel } from './tracking.channel';
 
 /** How often the tracking connection proves that it still delivers invalidations. */
-const HEARTBEAT_MS = 1000;
+const HEARTBEAT_MS = 500;
 
 /**
  * The module's invalidation channel and key watches, when any domain needs them: one with a near
