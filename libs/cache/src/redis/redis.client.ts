@@ -69,6 +69,8 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
   private inFlight = 0;
   private wasReady = false;
   private closing = false;
+  /** Between recycling a hung connection and its close: it must not be recycled again. */
+  private recycling = false;
 
   /** `options` is undefined when the module uses the memory store; every call then throws. */
   constructor(private readonly options?: ResolvedRedisOptions) {
@@ -319,7 +321,11 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
    */
   private recycle(timeouts: number): void {
     const redis = this.redis;
-    if (!redis || this.closing || redis.status !== 'ready') return;
+    // Its socket closes only once the disconnect times out (a hung peer never answers the FIN),
+    // while the commands it held keep timing out: each further disconnect would add a timer and
+    // a close listener to the same socket (11 within 200 ms at 200 calls/s).
+    if (!redis || this.closing || this.recycling || redis.status !== 'ready') return;
+    this.recycling = true;
     this.logger.warn(messages.connectionHung(this.target, timeouts));
     redis.disconnect(true);
   }
@@ -356,6 +362,7 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
       // Our own QUIT at shutdown closes the connection too; that is not a loss worth a warning.
       if (this.wasReady && !this.closing) this.logger.warn(messages.connectionLost(this.target));
       this.wasReady = false;
+      this.recycling = false;
     });
     redis.on('error', (error: unknown) => this.errorLog.error('connection', messages.connectionError(this.reason(error))));
   }
