@@ -7,6 +7,7 @@ import { codecBench } from './codec.bench';
 import { decoratorsBench } from './decorators.bench';
 import { invalidationBench } from './invalidation.bench';
 import { locksBench } from './locks.bench';
+import { nearCacheBenches } from './near-cache.bench';
 import { runPinned, type Pinning } from './helpers/pinning';
 import { cpusAllowed, type RedisTarget, startRedis } from './helpers/redis-server';
 import { watchHostLoad } from './helpers/host-load';
@@ -16,7 +17,14 @@ import { screeningReport } from './helpers/screening.fixture';
 import type { BenchConfig, BenchSubject } from './helpers/subject';
 
 /** Run order is table order. A new subject is one file exporting a `BenchSubject`, listed here. */
-const SUBJECTS: BenchSubject[] = [...cacheServiceBenches, decoratorsBench, locksBench, invalidationBench, codecBench];
+const SUBJECTS: BenchSubject[] = [
+  ...cacheServiceBenches,
+  ...nearCacheBenches,
+  decoratorsBench,
+  locksBench,
+  invalidationBench,
+  codecBench,
+];
 
 /**
  * Sized so that `npm run bench` stays within ~3 minutes on the 2-core CI machine. An even number

@@ -16,6 +16,8 @@ export interface FleetWorkerConfig {
   callers: number;
   loaderMs: number;
   via: 'getOrSet' | 'cacheable';
+  /** The module option; the benchmark turns it off for its baseline. */
+  fleetSingleFlight?: boolean;
 }
 
 export interface FleetGo {
@@ -53,7 +55,14 @@ function send(message: FleetWorkerMessage): Promise<void> {
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2]) as FleetWorkerConfig;
   const app = await NestFactory.createApplicationContext(
-    { module: WorkerModule, imports: [CacheModule.forRoot({ redis: { url: config.redisUrl }, namespace: config.namespace })] },
+    { module: WorkerModule, imports: [
+        CacheModule.forRoot({
+          redis: { url: config.redisUrl },
+          namespace: config.namespace,
+          fleetSingleFlight: config.fleetSingleFlight,
+        }),
+      ],
+    },
     { logger: false },
   );
   const redis = app.get(RedisClient);

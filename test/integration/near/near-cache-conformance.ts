@@ -133,17 +133,37 @@ export function nearCacheConformanceSuite(store: CacheStoreKind): void {
       expect(await near.get('report')).toEqual(first);
     });
 
-    it('gives each caller its own copy of a value freezing cannot protect (Date, Map)', async () => {
+    it('makes Dates, Maps and Sets immutable too, so a hit of a rich value costs no decode either', async () => {
       const at = new Date('2026-01-02T03:04:05.000Z');
-      await near.set('rich', { at, seen: new Map([['a', 1]]) });
-      const hit = (await readUntilKept(near, 'rich')) as { at: Date; seen: Map<string, number> };
-      hit.at.setFullYear(1999);
-      hit.seen.set('b', 2);
-      const hits = near.stats().l1Hits;
+      await near.set('rich', { at, seen: new Map([['a', { n: 1 }]]), tags: new Set(['x']) });
+      const hit = (await readUntilKept(near, 'rich')) as { at: Date; seen: Map<string, { n: number }>; tags: Set<string> };
+      expect(hit.at).toBeInstanceOf(Date);
+      expect(hit.at.toISOString()).toBe(at.toISOString());
+      expect(() => hit.at.setFullYear(1999)).toThrow(TypeError);
+      expect(() => hit.seen.set('b', { n: 2 })).toThrow(TypeError);
+      expect(() => hit.seen.delete('a')).toThrow(TypeError);
+      expect(() => {
+        hit.seen.get('a')!.n = 5;
+      }).toThrow(TypeError);
+      expect(() => hit.tags.add('y')).toThrow(TypeError);
+      expect(() => hit.tags.clear()).toThrow(TypeError);
       const next = (await near.get('rich')) as typeof hit;
+      expect(next.at.getTime()).toBe(at.getTime());
+      expect([...next.seen]).toEqual([['a', { n: 1 }]]);
+      expect([...next.tags]).toEqual(['x']);
+    });
+
+    it('gives each caller its own copy of bytes, which cannot be made immutable', async () => {
+      await near.set('bytes', { raw: Buffer.from('abc') });
+      // The read that fills the near cache, then a hit: changing either must change nothing kept.
+      const filled = (await near.get('bytes')) as { raw: Buffer };
+      filled.raw[1] = 0x7a;
+      const hit = (await readUntilKept(near, 'bytes')) as { raw: Buffer };
+      hit.raw[0] = 0x7a;
+      const hits = near.stats().l1Hits;
+      const next = (await near.get('bytes')) as typeof hit;
       expect(near.stats().l1Hits).toBe(hits + 1);
-      expect(next.at).toEqual(at);
-      expect([...next.seen]).toEqual([['a', 1]]);
+      expect(next.raw.toString()).toBe('abc');
     });
   });
 

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { CacheCounters } from '../caches/cache-stats';
 import type { EntryTiming } from '../codec/entry-codec';
-import { freezeIfPlain } from './frozen-value';
+import { immutable } from './frozen-value';
 import { EVERY_KEY, type InvalidationChannel } from './invalidation-channel';
 import type { KeyWatch } from './key-watches';
 
@@ -14,9 +14,10 @@ export interface NearCacheSettings {
 }
 
 /**
- * A kept entry. Plain data is kept decoded and deep-frozen, so a hit costs neither a decode nor a
- * copy; a value holding a Date, Map, Set or Buffer (which freezing cannot protect) is kept as its
- * entry's bytes and decoded on each hit, so each caller gets its own copy.
+ * A kept entry. Values are kept decoded and immutable (see frozen-value.ts), so a hit costs
+ * neither a decode nor a copy; a value that cannot be made immutable (a Buffer, a typed array, a
+ * class instance) is kept as its entry's bytes and decoded on each hit, so each caller gets its
+ * own copy.
  */
 interface NearEntry {
   readonly frozen: unknown;
@@ -69,26 +70,25 @@ export class NearCache<T> {
       return undefined;
     }
     this.counters.l1Hits++;
-    return { value: entry.bytes ? this.decode(entry.bytes) : (entry.frozen as T), timing: entry.timing };
+    // Decoded from a copy: a decoded Buffer is a view of the bytes it came from, and a caller
+    // writing into it would change what the next hit decodes.
+    return { value: entry.bytes ? this.decode(Buffer.from(entry.bytes)) : (entry.frozen as T), timing: entry.timing };
   }
 
   /**
    * Keeps a value just read from the store (its entry `bytes`), unless `watch` saw its key change
-   * or the channel is down. Returns what the reader gets: the kept (frozen) value, or `value`.
+   * or the channel is down. Returns what the reader gets: the kept (immutable) value, or `value`.
    */
   keep(key: string, value: T, bytes: Buffer, timing: EntryTiming | undefined, watch: KeyWatch | undefined): T {
     if (!watch || watch.changed || !this.channel.isUp) return value;
     let lifeMs = this.settings.ttlMs;
     if (timing) lifeMs = Math.min(lifeMs, timing.expiresAt - Date.now());
     if (lifeMs <= 0) return value;
-    const frozen = freezeIfPlain(value);
-    this.entries.set(key, {
-      frozen: frozen ? value : undefined,
-      bytes: frozen ? undefined : bytes,
-      timing,
-      deadline: performance.now() + lifeMs,
-    });
-    return value;
+    const frozen = immutable(value);
+    // The reader's own value may be a view of `bytes`: the kept bytes must be a copy of their own.
+    const kept = frozen === undefined ? Buffer.from(bytes) : undefined;
+    this.entries.set(key, { frozen, bytes: kept, timing, deadline: performance.now() + lifeMs });
+    return frozen ?? value;
   }
 
   /** Drops `keys`: this process is writing them. */
