@@ -94,7 +94,8 @@ describe('chaos: faults of Redis under a steady load of 200 cached calls/s', () 
     await load.stop();
 
     const during = load.between(faultAt, healAt);
-    const afterOpen = openedAt === undefined ? [] : load.between(openedAt, healAt);
+    // While it was open: from opening to closing (a restart is over before the breaker notices).
+    const afterOpen = openedAt === undefined ? [] : load.between(openedAt, closedAt);
     const lines = logger.lines.slice(linesBefore);
     const count = (text: string) => lines.filter((line) => line.includes(text)).length;
     const figures: Figures = {

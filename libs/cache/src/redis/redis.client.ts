@@ -250,17 +250,19 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
       this.writes?.beforeWrite();
       pending = this.send(call, deadlineMs);
     } catch (error) {
-      const failure = this.failure(error, command, deadlineMs);
-      return this.breaker ? this.breaker.execute(() => Promise.reject(failure)) : Promise.reject(failure);
+      return this.failed(this.failure(error, command, deadlineMs));
     }
     this.inFlight++;
     // Plain callbacks rather than an async wrapper: this is on every command's path.
-    const settled = pending.then(this.answered, (error: unknown) => {
+    return pending.then(this.answered, (error: unknown) => {
       this.inFlight--;
-      throw this.failure(error, command, deadlineMs);
+      return this.failed(this.failure(error, command, deadlineMs));
     });
-    // The breaker sees the typed outcome: timeouts and unavailability count, error replies do not.
-    return this.breaker ? this.breaker.execute(() => settled) : settled;
+  }
+
+  /** Rejects with a command's typed failure, counted by the breaker when it says Redis is gone or hung. */
+  private failed(failure: CacheError): Promise<never> {
+    return this.breaker && isBreakerFailure(failure) ? this.breaker.failed(failure) : Promise.reject(failure);
   }
 
   private deadlineOf(kind: CommandKind): number {
@@ -304,6 +306,7 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
   private readonly answered = <T>(value: T): T => {
     this.inFlight--;
     this.liveness.replied();
+    this.breaker?.succeeded();
     return value;
   };
 
