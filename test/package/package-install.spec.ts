@@ -32,17 +32,21 @@ const TYPES_NODE = { '@types/node': root.devDependencies['@types/node'] };
 
 const APPS: AppSpec[] = [
   {
-    // What the repository itself runs, with @nestjs/config: options from ELILE_* through cacheConfig.
+    // What the repository itself runs, with the optional peers @nestjs/config (options from ELILE_*
+    // through cacheConfig) and @nestjs/terminus (@elile/cache/health).
     name: 'nest11-cjs-ioredis5',
     type: 'commonjs',
     main: 'main-config.ts',
     dependencies: Object.fromEntries(
-      ['@nestjs/common', '@nestjs/core', '@nestjs/config', 'ioredis', 'reflect-metadata', 'rxjs'].map((name) => [name, root.dependencies[name]]),
+      ['@nestjs/common', '@nestjs/core', '@nestjs/config', '@nestjs/terminus', 'ioredis', 'reflect-metadata', 'rxjs'].map((name) => [
+        name,
+        root.dependencies[name],
+      ]),
     ),
     devDependencies: TYPES_NODE,
   },
   {
-    // Nest 12 is ES modules only; the app is one too, with ioredis 6 and without @nestjs/config.
+    // Nest 12 is ES modules only; the app is one too, with ioredis 6 and no optional peer.
     name: 'nest12-esm-ioredis6',
     type: 'module',
     main: 'main-plain.ts',
@@ -163,7 +167,7 @@ describe.each(APPS.map((spec) => [spec.name, spec] as const))('an application: %
       const env = { APP_REDIS_URL: testRedisUrl(), APP_NAMESPACE: namespace, ELILE_REDIS_URL: testRedisUrl(), ELILE_CACHE_NAMESPACE: namespace };
       const result = await run(prepared.nodes.get(version)!, ['dist/main.js'], { cwd: appDir, env, timeoutMs: BOOT_TIMEOUT_MS });
       if (result.code !== 0) throw new Error(`the app exited with ${result.code}:\n${result.stderr}\n${result.stdout}`);
-      const report = JSON.parse(result.stdout.trim().split('\n').pop()!) as Report & { configError: string };
+      const report = JSON.parse(result.stdout.trim().split('\n').pop()!) as Report & { configError: string; health: string };
       process.stderr.write(`[package test] ${name} on Node ${report.node}: ${JSON.stringify(report.versions)}\n`);
 
       expect(report.node).toBe(version === MACHINE ? process.version : `v${version}`);
@@ -195,6 +199,14 @@ describe.each(APPS.map((spec) => [spec.name, spec] as const))('an application: %
         expect(report.configError).toContain('npm i @nestjs/config');
         const probe = await run(prepared.nodes.get(version)!, ['-e', "require.resolve('@nestjs/config')"], { cwd: appDir, timeoutMs: 30_000 });
         expect(probe.code).not.toBe(0);
+      }
+      // @elile/cache/health: up through Terminus where it is installed; elsewhere its error names it.
+      if ('@nestjs/terminus' in spec.dependencies) {
+        expect(report.health).toBe('up');
+      } else {
+        const probe = await run(prepared.nodes.get(version)!, ['-e', "require('@elile/cache/health')"], { cwd: appDir, timeoutMs: 30_000 });
+        expect(probe.code).not.toBe(0);
+        expect(probe.stderr).toContain("Cannot find module '@nestjs/terminus'");
       }
     },
     BOOT_TIMEOUT_MS,
