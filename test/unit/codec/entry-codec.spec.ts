@@ -375,3 +375,31 @@ describe('EntryCodec', () => {
     expect(entry.subarray(HEADER_LENGTH).equals(deflateRawSync(new MsgpackCodec().encode(value)))).toBe(true);
   });
 });
+
+describe('EntryCodec timing', () => {
+  const codec = new EntryCodec(new AutoCodec(), 0);
+
+  it('records the expiry and TTL of a value written with a TTL, and still decodes it', () => {
+    const before = Date.now();
+    const entry = codec.encode({ id: 1 }, 1500);
+    const timing = codec.timingOf(entry)!;
+    expect(timing.ttlMs).toBe(1500);
+    expect(timing.expiresAt).toBeGreaterThanOrEqual(before + 1500);
+    expect(timing.expiresAt).toBeLessThanOrEqual(Date.now() + 1500);
+    expect(codec.decode(entry)).toEqual({ id: 1 });
+    expect(codec.isValueHead(entry.subarray(0, EntryCodec.HEAD_LENGTH), entry.length)).toBe(true);
+  });
+
+  it('has no timing for entries written without a TTL (as before it existed), nor for leases', () => {
+    const untimed = codec.encode({ id: 1 });
+    expect(codec.timingOf(untimed)).toBeUndefined();
+    expect(codec.decode(untimed)).toEqual({ id: 1 });
+    expect(codec.timingOf(codec.newLease())).toBeUndefined();
+  });
+
+  it('still catches a truncated timed entry', () => {
+    const entry = codec.encode('value', 1000);
+    expect(() => codec.decode(entry.subarray(0, entry.length - 1))).toThrow(CacheDecodeError);
+    expect(() => codec.decode(entry.subarray(0, 12))).toThrow(CacheDecodeError);
+  });
+});
