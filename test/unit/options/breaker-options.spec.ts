@@ -30,6 +30,16 @@ describe('redis.readTimeout and redis.writeTimeout', () => {
     expect([redis.readTimeoutMs, redis.writeTimeoutMs, redis.commandTimeoutMs]).toEqual([100, 200, 3000]);
   });
 
+  it('inherit a long commandTimeout uncapped (it was every deadline before they existed)', () => {
+    expect(resolveCacheOptions({ redis: { commandTimeout: 120 } }).redis.readTimeoutMs).toBe(120_000);
+  });
+
+  it('refuse ELILE_REDIS_READ_TIMEOUT given in milliseconds', () => {
+    expect(configurationError(cacheOptionsFromEnv({ ELILE_REDIS_READ_TIMEOUT: '250' })).message).toContain(
+      'durations are seconds',
+    );
+  });
+
   it('follow ELILE_REDIS_SOCKET_TIMEOUT the same way', () => {
     const { redis } = resolveCacheOptions(cacheOptionsFromEnv({ ELILE_REDIS_SOCKET_TIMEOUT: '2', ELILE_REDIS_WRITE_TIMEOUT: '0.3' }));
     expect([redis.readTimeoutMs, redis.writeTimeoutMs]).toEqual([2000, 300]);
@@ -39,7 +49,8 @@ describe('redis.readTimeout and redis.writeTimeout', () => {
     ['a zero readTimeout', { redis: { readTimeout: 0 } }, /"redis\.readTimeout" must be a positive finite number of seconds, got 0/],
     ['a negative writeTimeout', { redis: { writeTimeout: -1 } }, /"redis\.writeTimeout".*got -1/],
     ['a string readTimeout', { redis: { readTimeout: '0.25' } }, /"redis\.readTimeout".*got "0\.25"/],
-    ['a readTimeout beyond what a timer can arm', { redis: { readTimeout: 3e6 } }, /"redis\.readTimeout" must be at most \d+ seconds/],
+    ['a readTimeout of 250 (milliseconds meant)', { redis: { readTimeout: 250 } }, /"redis\.readTimeout" must be at most 60 seconds, got 250 \(durations are seconds: 250 ms would be 0\.25\)/],
+    ['a writeTimeout above a minute', { redis: { writeTimeout: 61 } }, /"redis\.writeTimeout" must be at most 60 seconds/],
     ['a NaN writeTimeout', { redis: { writeTimeout: NaN } }, /"redis\.writeTimeout"/],
   ])('refuse %s', (_label, options, message) => {
     expect(configurationError(options).message).toMatch(message);
@@ -75,7 +86,7 @@ describe('redis.breaker', () => {
     ['a zero halfOpenAfter', { halfOpenAfter: 0 }, /"redis\.breaker\.halfOpenAfter" must be a positive finite number of seconds, got 0/],
     ['a negative halfOpenAfter', { halfOpenAfter: -1 }, /"redis\.breaker\.halfOpenAfter"/],
     ['a halfOpenAfter below 10 ms (a probe storm)', { halfOpenAfter: 0.001 }, /"redis\.breaker\.halfOpenAfter" must be at least 0\.01 seconds, got 0\.001/],
-    ['a halfOpenAfter beyond what a timer can arm', { halfOpenAfter: 1e9 }, /"redis\.breaker\.halfOpenAfter" must be at most \d+ seconds/],
+    ['a halfOpenAfter of 1000 (milliseconds meant)', { halfOpenAfter: 1000 }, /"redis\.breaker\.halfOpenAfter" must be at most 600 seconds, got 1000 \(durations are seconds: 1000 ms would be 1\)/],
     ['a string enabled', { enabled: 'false' }, /"redis\.breaker\.enabled" must be true or false, got "false"/],
     ['a numeric enabled', { enabled: 0 }, /"redis\.breaker\.enabled" must be true or false, got 0/],
   ])('refuses %s', (_label, breaker, message) => {

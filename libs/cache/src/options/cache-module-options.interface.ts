@@ -70,13 +70,13 @@ export interface RedisConnectionOptions {
   commandTimeout?: number;
   /**
    * Deadline of a cache read (GET, MGET, the `exists` peek, the breaker's probe). A read that
-   * passes it rejects with `CacheTimeoutError`, and the cache serves the loader.
+   * passes it rejects with `CacheTimeoutError`, and the cache serves the loader. At most 60.
    * @default `commandTimeout` when that is given, else 0.25
    */
   readTimeout?: number;
   /**
    * Deadline of a cache write (SET, the lease and fill scripts, UNLINK, lock scripts). A write
-   * that passes it rejects with `CacheTimeoutError`; its outcome is unknown.
+   * that passes it rejects with `CacheTimeoutError`; its outcome is unknown. At most 60.
    * @default `commandTimeout` when that is given, else 0.5
    */
   writeTimeout?: number;
@@ -140,7 +140,7 @@ export interface RedisBreakerOptions {
   threshold?: number;
   /**
    * How long the breaker stays open before a probe (PING, within `readTimeout`) is sent; a
-   * failed probe keeps it open this long again. At least 0.01.
+   * failed probe keeps it open this long again. From 0.01 to 600.
    * @default 1
    */
   halfOpenAfter?: number;

@@ -241,8 +241,8 @@ function resolveRedis(options: RedisConnectionOptions = {}): ResolvedRedisOption
     username: options.username,
     password: options.password,
     commandTimeoutMs: timerSeconds(commandTimeout ?? DEFAULTS.redis.commandTimeout, 'redis.commandTimeout'),
-    readTimeoutMs: timerSeconds(options.readTimeout ?? commandTimeout ?? DEFAULTS.redis.readTimeout, 'redis.readTimeout'),
-    writeTimeoutMs: timerSeconds(options.writeTimeout ?? commandTimeout ?? DEFAULTS.redis.writeTimeout, 'redis.writeTimeout'),
+    readTimeoutMs: cacheDeadline(options.readTimeout, commandTimeout, DEFAULTS.redis.readTimeout, 'redis.readTimeout'),
+    writeTimeoutMs: cacheDeadline(options.writeTimeout, commandTimeout, DEFAULTS.redis.writeTimeout, 'redis.writeTimeout'),
     breaker: resolveBreaker(options.breaker),
     connectTimeoutMs: timerSeconds(options.connectTimeout ?? DEFAULTS.redis.connectTimeout, 'redis.connectTimeout'),
     maxConnections: wholeNumber(options.maxConnections ?? DEFAULTS.redis.maxConnections, 'redis.maxConnections', 1),
@@ -260,6 +260,32 @@ function resolveRedis(options: RedisConnectionOptions = {}): ResolvedRedisOption
 
 /** A probe more often than this would only add load to a Redis that is struggling. */
 const MIN_HALF_OPEN_AFTER_MS = 10;
+/**
+ * Longest read or write deadline, and longest open period, that can be meant in seconds: a cache
+ * read waiting longer than a minute is an outage, and a value of 250 or 1000 is a duration given
+ * in milliseconds (every duration here is seconds).
+ */
+const MAX_CACHE_DEADLINE_SECONDS = 60;
+const MAX_HALF_OPEN_AFTER_SECONDS = 600;
+
+function atMost(value: unknown, maxSeconds: number, path: string): void {
+  if (typeof value === 'number' && value > maxSeconds) {
+    fail(
+      `CacheModule option "${path}" must be at most ${maxSeconds} seconds, got ${describe(value)} ` +
+        `(durations are seconds: ${value} ms would be ${value / 1000})`,
+    );
+  }
+}
+
+/**
+ * A read or write deadline: its own value (at most a minute), else an explicit `commandTimeout`
+ * (not capped: it was every command's deadline before reads and writes had their own), else its
+ * default.
+ */
+function cacheDeadline(own: unknown, commandTimeout: unknown, fallback: number, path: string): number {
+  atMost(own, MAX_CACHE_DEADLINE_SECONDS, path);
+  return timerSeconds(own ?? commandTimeout ?? fallback, path);
+}
 
 function resolveBreaker(options: RedisBreakerOptions = {}): ResolvedBreakerOptions {
   assertKnownKeys(options, BREAKER_KEYS, 'redis.breaker');
@@ -268,6 +294,7 @@ function resolveBreaker(options: RedisBreakerOptions = {}): ResolvedBreakerOptio
     fail(`CacheModule option "redis.breaker.enabled" must be true or false, got ${describe(enabled)}`);
   }
   const halfOpenAfter = options.halfOpenAfter ?? DEFAULTS.redis.breaker.halfOpenAfter;
+  atMost(halfOpenAfter, MAX_HALF_OPEN_AFTER_SECONDS, 'redis.breaker.halfOpenAfter');
   const halfOpenAfterMs = timerSeconds(halfOpenAfter, 'redis.breaker.halfOpenAfter');
   if (halfOpenAfterMs < MIN_HALF_OPEN_AFTER_MS) {
     fail(`CacheModule option "redis.breaker.halfOpenAfter" must be at least ${MIN_HALF_OPEN_AFTER_MS / 1000} seconds, got ${describe(halfOpenAfter)}`);
