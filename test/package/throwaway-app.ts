@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 
@@ -71,8 +71,39 @@ export function throwawayRoot(): string {
 }
 
 /** `npm pack` of libs/cache (its prepack builds the library); the tarball's path. */
+const PACK_LOCK = join(LIBRARY_DIR, '.pack-lock');
+const PACK_LOCK_WAIT_MS = 300_000;
+
+/**
+ * prepack rebuilds libs/cache/dist from scratch; two runs at once in one working tree would pack
+ * each other's half-built directory, so they take turns (a directory is created atomically).
+ */
+async function withPackLock<T>(work: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + PACK_LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      mkdirSync(PACK_LOCK);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // A pack takes seconds: a lock this old was left by a run that was killed.
+      const since = statSync(PACK_LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+      if (Date.now() - since > PACK_LOCK_WAIT_MS) rmSync(PACK_LOCK, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`${PACK_LOCK} held for ${PACK_LOCK_WAIT_MS / 1000} s: remove it if no npm pack runs`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(PACK_LOCK, { recursive: true, force: true });
+  }
+}
+
 export async function packLibrary(destination: string): Promise<string> {
-  const { stdout } = await runChecked('npm', ['pack', '--json', '--pack-destination', destination], { cwd: LIBRARY_DIR, timeoutMs: 300_000 });
+  const { stdout } = await withPackLock(() =>
+    runChecked('npm', ['pack', '--json', '--pack-destination', destination], { cwd: LIBRARY_DIR, timeoutMs: 300_000 }),
+  );
   // prepack's output comes first; the JSON report is the last thing npm prints.
   const report = JSON.parse(stdout.slice(stdout.lastIndexOf('\n[') + 1)) as Array<{ filename: string }>;
   return join(destination, report[0].filename);
