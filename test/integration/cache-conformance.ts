@@ -499,6 +499,7 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
         corruptEntries: 0,
         staleFillsDiscarded: 0,
         overloaded: 0,
+        circuitOpen: 0,
         warmingErrors: 0,
         l1Hits: 0,
         l1Misses: 0,
