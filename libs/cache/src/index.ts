@@ -34,6 +34,8 @@ export { CACHE_ENV_VARIABLES, cacheOptionsFromEnv } from './options/env-config';
 export { cacheConfig } from './options/cache-config';
 export type { CacheConfigFactory } from './options/cache-config';
 export { RedisClient } from './redis/redis.client';
+export type { CommandKind } from './redis/redis.client';
+export type { BreakerState, BreakerStatus } from './redis/connection-breaker';
 export type { RedisConnection } from './redis/redis-connection.factory';
 export { escapeGlob } from './redis/glob.util';
 export type { CacheCodec } from './codec/codec.interface';
