@@ -7,6 +7,7 @@ import {
   LockLostError,
   LockNotAcquiredError,
   LockService,
+  LockUnavailableError,
   type RedisConnectionOptions,
 } from '@elile/cache';
 import { RecordingLogger } from '../support/recording-logger';
@@ -182,7 +183,7 @@ describe('separate read and write deadlines', () => {
 });
 
 describe('locks are not fail-open', () => {
-  it('with the breaker open: acquire and tryAcquire fail at once with LockNotAcquiredError, a held lock is lost on extend', async () => {
+  it('with the breaker open: acquire, tryAcquire and using fail at once with LockUnavailableError, a held lock is lost on extend', async () => {
     const { app, proxy } = await bootBehindProxy();
     const locks = app.moduleRef.get(LockService);
     const held = await locks.acquire('job', { ttl: 30 });
@@ -191,15 +192,21 @@ describe('locks are not fail-open', () => {
     const waiting = locks.acquire('other', { wait: 30 });
     expect(await settlesWithin(waiting, 2_000)).toBe('settled');
     const refused = await failureOf(() => waiting);
-    expect(refused).toBeInstanceOf(LockNotAcquiredError);
-    expect((refused as LockNotAcquiredError).cause).toBeInstanceOf(CacheCircuitOpenError);
+    expect(refused).toBeInstanceOf(LockUnavailableError);
+    // Not "held by another owner": callers that skip on that must not skip on this.
+    expect(refused).not.toBeInstanceOf(LockNotAcquiredError);
+    expect((refused as LockUnavailableError).code).toBe('ELILE_LOCK_UNAVAILABLE');
+    expect((refused as LockUnavailableError).key).toBe('other');
+    expect((refused as LockUnavailableError).cause).toBeInstanceOf(CacheCircuitOpenError);
     expect((refused as Error).message).toContain('circuit breaker is open');
 
     const tried = await failureOf(() => locks.tryAcquire('other'));
-    expect(tried).toBeInstanceOf(LockNotAcquiredError);
+    expect(tried).toBeInstanceOf(LockUnavailableError);
 
-    const using = locks.using('other', async () => 'ran', { wait: 30 });
-    expect(await failureOf(() => using)).toBeInstanceOf(LockNotAcquiredError);
+    let ran = false;
+    const using = locks.using('other', async () => (ran = true), { wait: 30 });
+    expect(await failureOf(() => using)).toBeInstanceOf(LockUnavailableError);
+    expect(ran).toBe(false);
 
     const extended = await failureOf(() => held.extend());
     expect(extended).toBeInstanceOf(LockLostError);

@@ -163,12 +163,20 @@ export abstract class LockError extends CacheError {
 
 /**
  * A lock could not be acquired within the wait the caller allowed (another owner held it for the
- * whole time), or the Redis circuit breaker is open (`cause` is then a `CacheCircuitOpenError`,
- * and the call failed at once). Nothing is held: an attempt whose outcome was unknown has been
- * released.
+ * whole time). Nothing is held: an attempt whose outcome was unknown has been released.
  */
 export class LockNotAcquiredError extends LockError {
   readonly code = 'ELILE_LOCK_NOT_ACQUIRED';
+}
+
+/**
+ * A lock could not be asked for: the Redis circuit breaker is open (`cause` is the
+ * `CacheCircuitOpenError`), so the call failed at once instead of waiting. Nothing is held, and
+ * nobody else is known to hold it either: unlike `LockNotAcquiredError`, this is not "someone
+ * else is doing the work" — work that needs the lock must not run.
+ */
+export class LockUnavailableError extends LockError {
+  readonly code = 'ELILE_LOCK_UNAVAILABLE';
 }
 
 /**

@@ -18,6 +18,7 @@ export {
   LockLostError,
   LockNotAcquiredError,
   LockReplicationError,
+  LockUnavailableError,
 } from './cache.errors';
 export type { InvalidationFailure } from './cache.errors';
 export type {

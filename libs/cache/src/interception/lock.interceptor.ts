@@ -4,13 +4,16 @@ import {
   type ExecutionContext,
   Injectable,
   type NestInterceptor,
+  ServiceUnavailableException,
 } from '@nestjs/common';
 import { catchError, type Observable, throwError } from 'rxjs';
-import { LockNotAcquiredError } from '../cache.errors';
+import { LockNotAcquiredError, LockUnavailableError } from '../cache.errors';
 
 /**
- * Translates a lock held elsewhere into HTTP 409 Conflict for `@WithLock` handlers (library
- * errors know nothing about HTTP). `@WithLock` attaches it; override `conflict` to shape the body.
+ * Translates a lock held elsewhere into HTTP 409 Conflict, and a lock that could not be asked for
+ * (the Redis circuit breaker is open) into 503 Service Unavailable, for `@WithLock` handlers
+ * (library errors know nothing about HTTP). `@WithLock` attaches it; override `conflict` or
+ * `unavailable` to shape the body.
  */
 @Injectable()
 export class LockInterceptor implements NestInterceptor {
@@ -20,7 +23,13 @@ export class LockInterceptor implements NestInterceptor {
       .handle()
       .pipe(
         catchError((error: unknown) =>
-          throwError(() => (error instanceof LockNotAcquiredError ? this.conflict(error) : error)),
+          throwError(() =>
+            error instanceof LockNotAcquiredError
+              ? this.conflict(error)
+              : error instanceof LockUnavailableError
+                ? this.unavailable(error)
+                : error,
+          ),
         ),
       );
   }
@@ -30,6 +39,14 @@ export class LockInterceptor implements NestInterceptor {
       statusCode: 409,
       error: 'Conflict',
       message: 'The resource is being changed by another request; try again shortly.',
+    });
+  }
+
+  protected unavailable(_error: LockUnavailableError): ServiceUnavailableException {
+    return new ServiceUnavailableException({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: 'The resource cannot be locked right now; try again shortly.',
     });
   }
 }

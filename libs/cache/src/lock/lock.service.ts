@@ -16,6 +16,7 @@ import {
   LockLostError,
   LockNotAcquiredError,
   LockReplicationError,
+  LockUnavailableError,
 } from '../cache.errors';
 import { lockMessages } from '../cache.messages';
 import { describe, lockTtlToMs, secondsToMs, waitToMs } from '../options/duration.util';
@@ -72,8 +73,8 @@ export class LockService implements OnApplicationBootstrap, BeforeApplicationShu
 
   /**
    * Takes the lock on `key`, waiting up to `wait` seconds while another owner holds it.
-   * @throws LockNotAcquiredError when it stayed held for the whole wait, or at once, with a
-   *   `CacheCircuitOpenError` as `cause`, while the Redis circuit breaker is open.
+   * @throws LockNotAcquiredError when it stayed held for the whole wait.
+   * @throws LockUnavailableError at once while the Redis circuit breaker is open.
    * @throws LockReplicationError when fewer than `replicas` replicas acknowledged it.
    * @throws CacheUnavailableError | CacheTimeoutError when Redis failed until the wait ended.
    * @throws the signal's reason when `signal` aborts.
@@ -88,7 +89,7 @@ export class LockService implements OnApplicationBootstrap, BeforeApplicationShu
 
   /**
    * Takes the lock on `key` if it is free right now (one attempt); `null` when another owner
-   * holds it. Throws like `acquire` for anything else (`LockNotAcquiredError` while the Redis
+   * holds it. Throws like `acquire` for anything else (`LockUnavailableError` while the Redis
    * circuit breaker is open: not `null`, which would claim someone holds it).
    */
   async tryAcquire(key: string, options: TryAcquireOptions = {}): Promise<Lock | null> {
@@ -223,7 +224,7 @@ export class LockService implements OnApplicationBootstrap, BeforeApplicationShu
         } catch (error) {
           // Not sent, so nothing more may be held; and no waiting: the breaker refuses for a while.
           if (error instanceof CacheCircuitOpenError) {
-            throw new LockNotAcquiredError(lockMessages.circuitOpen(names.key), names.key, { cause: error });
+            throw new LockUnavailableError(lockMessages.circuitOpen(names.key), names.key, { cause: error });
           }
           // Outcome unknown: a timed-out script may still run, a failed WAIT followed a success.
           mayHold = true;
