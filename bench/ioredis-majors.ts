@@ -17,7 +17,7 @@ import { median } from './helpers/timing';
  * loads one major for the library and for its baseline (raw ioredis of the same major, in the same
  * process). Blocks of the variants alternate in rotating order, round after round, on one Redis.
  *
- *   node -r @swc-node/register bench/ioredis-majors.ts     (BENCH_QUICK=1: 2 rounds)
+ *   npm run bench:ioredis-majors     (BENCH_QUICK=1: 3 rounds instead of 6)
  */
 
 interface Variant {
@@ -33,7 +33,7 @@ const VARIANTS: Variant[] = [
 ];
 
 const QUICK = process.env.BENCH_QUICK === '1';
-/** A multiple of the variant count, so each variant runs first, second and third equally often. */
+/** A multiple of the variant count, so each variant runs in each position equally often. */
 const ROUNDS = QUICK ? 3 : 6;
 const CHILD_CONFIG: BenchConfig = QUICK
   ? { repeats: 1, sequentialWarmup: 300, sequentialSamples: 0, pairs: 2, sequentialBlock: 200, throughputBlock: 3_000, inFlight: 256 }
@@ -106,7 +106,7 @@ async function main(benchCore: number | undefined, redisCore: number | undefined
           redisUrl: redis.url,
           major: variant.major,
           ioredis: variant.ioredis,
-          namespace: `bench-majors-${round}-${variant.major}:`,
+          namespace: `bench-majors-${round}-${VARIANTS.indexOf(variant)}:`,
           config: CHILD_CONFIG,
         });
         const versions = result.clients.map((c) => `${c.name}@${c.version}`);

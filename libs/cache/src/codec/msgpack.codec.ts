@@ -3,6 +3,7 @@ import { CacheSerializationError } from '../cache.errors';
 import { codecMessages } from '../cache.messages';
 import type { CacheCodec } from './codec.interface';
 import { dangerousKeyIn, mayHoldDangerousKeys, stripDangerousKeys } from './dangerous-keys.util';
+import { instantiateIoredisVerbatimString } from './ioredis-verbatim.util';
 import { mayHaveLostSurrogates } from './unicode.util';
 
 /**
@@ -27,6 +28,8 @@ export class MsgpackCodec implements CacheCodec {
   });
 
   constructor() {
+    // Under ioredis 6, msgpackr runs at half speed until this has happened once in the process.
+    instantiateIoredisVerbatimString();
     // msgpackr silently writes functions as `undefined`; a cache must refuse them instead.
     (this.packr as unknown as { writeFunction: () => never }).writeFunction = () => {
       throw new CacheSerializationError(codecMessages.functionValue());
