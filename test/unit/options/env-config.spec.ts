@@ -31,12 +31,17 @@ const MAPPING: Record<string, { raw: string; expected: CacheModuleOptions }> = {
   ELILE_CACHE_COMPRESSION_THRESHOLD: { raw: '1024', expected: { compressionThreshold: 1024 } },
   ELILE_CACHE_MAX_DECOMPRESSED_SIZE: { raw: '1048576', expected: { maxDecompressedSize: 1_048_576 } },
   ELILE_CACHE_LEASE_TTL: { raw: '15', expected: { leaseTtl: 15 } },
+  ELILE_CACHE_FLEET_SINGLE_FLIGHT: { raw: 'false', expected: { fleetSingleFlight: false } },
   ELILE_CACHE_PREFIX_LOCK: { raw: 'mutex:', expected: { locks: { prefix: 'mutex:' } } },
   ELILE_HTTP_TRUST_FORWARDED_HOST: { raw: 'true', expected: { http: { trustForwardedHost: true } } },
   ...Object.fromEntries(
     DOMAINS.flatMap((domain, i) => [
       [`ELILE_CACHE_TTL_${domain.toUpperCase()}`, { raw: `${i + 1}.5`, expected: { domains: { [domain]: { ttl: i + 1.5 } } } }],
       [`ELILE_CACHE_PREFIX_${domain.toUpperCase()}`, { raw: `p${i}|`, expected: { domains: { [domain]: { prefix: `p${i}|` } } } }],
+      [`ELILE_CACHE_L1_${domain.toUpperCase()}`, { raw: 'true', expected: { domains: { [domain]: { l1: true } } } }],
+      [`ELILE_CACHE_L1_MAX_ENTRIES_${domain.toUpperCase()}`, { raw: `${100 + i}`, expected: { domains: { [domain]: { l1: { maxEntries: 100 + i } } } } }],
+      [`ELILE_CACHE_L1_TTL_${domain.toUpperCase()}`, { raw: `${i + 2}`, expected: { domains: { [domain]: { l1: { ttl: i + 2 } } } } }],
+      [`ELILE_CACHE_REFRESH_AHEAD_${domain.toUpperCase()}`, { raw: '0.75', expected: { domains: { [domain]: { refreshAhead: 0.75 } } } }],
     ]),
   ),
 };
@@ -91,9 +96,14 @@ describe('cacheOptionsFromEnv', () => {
   it('reads all variables together into options that resolve', () => {
     const env = Object.fromEntries(Object.entries(MAPPING).map(([name, { raw }]) => [name, raw]));
     const options = cacheOptionsFromEnv(env);
-    const expected = Object.values(MAPPING).reduce<Record<string, unknown>>(
+    const merged = Object.values(MAPPING).reduce<Record<string, unknown>>(
       (all, { expected: part }) => ({ ...all, ...leaves(part) }),
       {},
+    );
+    // `l1: true` alone turns the near cache on; beside its settings, the settings say it.
+    const paths = Object.keys(merged);
+    const expected = Object.fromEntries(
+      Object.entries(merged).filter(([path]) => !paths.some((other) => other.startsWith(`${path}.`))),
     );
     expect(leaves(options)).toEqual(expected);
 
@@ -102,7 +112,14 @@ describe('cacheOptionsFromEnv', () => {
     expect(resolved.redis.maxInFlight).toBe(200);
     expect(resolved.maxDecompressedSize).toBe(1_048_576);
     expect(resolved.http.trustForwardedHost).toBe(true);
-    expect(resolved.domains.get('screening')).toEqual({ name: 'screening', ttlMs: 1500, prefix: 'p0|', fleetSingleFlight: true });
+    expect(resolved.domains.get('screening')).toEqual({
+      name: 'screening',
+      ttlMs: 1500,
+      prefix: 'p0|',
+      l1: { maxEntries: 100, ttlMs: 2000 },
+      refreshAhead: 0.75,
+      fleetSingleFlight: false,
+    });
   });
 
   it("reads ELILE_HTTP_TRUST_FORWARDED_HOST=false as false, not as a set string", () => {

@@ -507,3 +507,41 @@ describe('secondsToMs', () => {
     expect(() => secondsToMs(0, 'x', CacheConfigurationError)).not.toThrow(CacheArgumentError);
   });
 });
+
+describe('resolveCacheOptions: near cache, refresh-ahead and fleet single flight', () => {
+  it('turns a near cache on with its defaults, or with the settings given', () => {
+    const resolved = resolveCacheOptions({
+      domains: { screening: { l1: true }, org: { l1: { maxEntries: 5, ttl: 2 } }, subject: { l1: false } },
+    });
+    expect(resolved.domains.get('screening')?.l1).toEqual({ maxEntries: 10_000, ttlMs: 60_000 });
+    expect(resolved.domains.get('org')?.l1).toEqual({ maxEntries: 5, ttlMs: 2000 });
+    expect(resolved.domains.get('subject')?.l1).toBeUndefined();
+    expect(resolved.domains.get('compliance')?.l1).toBeUndefined();
+  });
+
+  it.each([
+    ['a string', 'yes', /domains\.screening\.l1/],
+    ['an array', [], /domains\.screening\.l1/],
+    ['an unknown setting', { size: 5 }, /domains\.screening\.l1\.size.*maxEntries/],
+    ['zero entries', { maxEntries: 0 }, /domains\.screening\.l1\.maxEntries/],
+    ['a negative TTL', { ttl: -1 }, /domains\.screening\.l1\.ttl/],
+  ])('refuses an l1 that is %s', (_what, l1, message) => {
+    expect(() => resolveCacheOptions({ domains: { screening: { l1: l1 as never } } })).toThrow(message);
+  });
+
+  it.each([0, 1, -0.2, 1.5, NaN, '0.8'])('refuses refreshAhead %p', (ratio) => {
+    expect(() => resolveCacheOptions({ domains: { screening: { refreshAhead: ratio as number } } })).toThrow(/refreshAhead.*above 0 and below 1/);
+  });
+
+  it('refuses a near cache on a Redis Cluster, naming the domain', () => {
+    expect(() =>
+      resolveCacheOptions({ redis: { cluster: { nodes: [{ host: '127.0.0.1', port: 7000 }] } }, domains: { org: { l1: true } } }),
+    ).toThrow(/"org".*near cache.*Cluster/);
+  });
+
+  it('has fleet single flight on by default, off when asked, and refuses anything but a boolean', () => {
+    expect(resolveCacheOptions({}).domains.get('screening')?.fleetSingleFlight).toBe(true);
+    expect(resolveCacheOptions({ fleetSingleFlight: false }).domains.get('screening')?.fleetSingleFlight).toBe(false);
+    expect(() => resolveCacheOptions({ fleetSingleFlight: 'no' as never })).toThrow(/fleetSingleFlight/);
+  });
+});

@@ -29,12 +29,17 @@ export const CACHE_ENV_VARIABLES = {
   ELILE_CACHE_COMPRESSION_THRESHOLD: 'bytes, 0 disables compression',
   ELILE_CACHE_MAX_DECOMPRESSED_SIZE: 'bytes (>= 1024), largest size a compressed entry may inflate to',
   ELILE_CACHE_LEASE_TTL: 'seconds a read-through may take to fill',
+  ELILE_CACHE_FLEET_SINGLE_FLIGHT: "'true' or 'false', a miss waits for another instance loading the same key",
   ELILE_CACHE_PREFIX_LOCK: 'key prefix of distributed locks',
   ELILE_HTTP_TRUST_FORWARDED_HOST: "'true' or 'false', key cached responses on X-Forwarded-Host (behind a proxy only)",
   ...Object.fromEntries(
     Object.keys(DEFAULT_DOMAINS).flatMap((domain) => [
       [`ELILE_CACHE_TTL_${domain.toUpperCase()}`, `seconds, TTL of the ${domain} domain`],
       [`ELILE_CACHE_PREFIX_${domain.toUpperCase()}`, `key prefix of the ${domain} domain`],
+      [`ELILE_CACHE_L1_${domain.toUpperCase()}`, `'true' or 'false', a near cache (L1) for the ${domain} domain`],
+      [`ELILE_CACHE_L1_MAX_ENTRIES_${domain.toUpperCase()}`, `whole number >= 1, most near-cache entries of the ${domain} domain (turns L1 on)`],
+      [`ELILE_CACHE_L1_TTL_${domain.toUpperCase()}`, `seconds, longest a near-cache entry of the ${domain} domain is kept (turns L1 on)`],
+      [`ELILE_CACHE_REFRESH_AHEAD_${domain.toUpperCase()}`, `fraction of the TTL (0 < x < 1) after which ${domain} hits refresh in the background`],
     ]),
   ),
 } as const;
@@ -47,7 +52,7 @@ export const CACHE_ENV_VARIABLES = {
  */
 const OWN_FAMILIES = ['ELILE_CACHE_', 'ELILE_REDIS_', 'ELILE_HTTP_'] as const;
 
-const PER_DOMAIN = /^ELILE_CACHE_(TTL|PREFIX)_/;
+const PER_DOMAIN = /^ELILE_CACHE_(TTL|PREFIX|L1|L1_MAX_ENTRIES|L1_TTL|REFRESH_AHEAD)_/;
 
 function assertKnownNames(env: Env): void {
   const known = Object.keys(CACHE_ENV_VARIABLES);
@@ -89,6 +94,26 @@ function wholeNumber(env: Env, name: string, min: number): number | undefined {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min) invalid(name, `a whole number >= ${min}`, raw);
   return value;
+}
+
+function fraction(env: Env, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!(value > 0 && value < 1)) invalid(name, 'a fraction above 0 and below 1', raw);
+  return value;
+}
+
+/** The near cache of a domain: off, on with defaults, or on with the settings given. */
+function nearCache(env: Env, upper: string): CacheDomainOptions['l1'] {
+  const enabled = flag(env, `ELILE_CACHE_L1_${upper}`);
+  const settings = withoutUndefined({
+    maxEntries: wholeNumber(env, `ELILE_CACHE_L1_MAX_ENTRIES_${upper}`, 1),
+    ttl: positiveNumber(env, `ELILE_CACHE_L1_TTL_${upper}`),
+  });
+  if (enabled === false) return false;
+  if (Object.keys(settings).length > 0) return settings;
+  return enabled;
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[]): T | undefined {
@@ -144,6 +169,8 @@ export function cacheOptionsFromEnv(env: Env = process.env): CacheModuleOptions 
     const settings = withoutUndefined({
       ttl: positiveNumber(env, `ELILE_CACHE_TTL_${upper}`),
       prefix: text(env, `ELILE_CACHE_PREFIX_${upper}`),
+      l1: nearCache(env, upper),
+      refreshAhead: fraction(env, `ELILE_CACHE_REFRESH_AHEAD_${upper}`),
     });
     if (Object.keys(settings).length > 0) domains[domain] = settings;
   }
@@ -154,6 +181,7 @@ export function cacheOptionsFromEnv(env: Env = process.env): CacheModuleOptions 
     compressionThreshold: wholeNumber(env, 'ELILE_CACHE_COMPRESSION_THRESHOLD', 0),
     maxDecompressedSize: wholeNumber(env, 'ELILE_CACHE_MAX_DECOMPRESSED_SIZE', 1024),
     leaseTtl: positiveNumber(env, 'ELILE_CACHE_LEASE_TTL'),
+    fleetSingleFlight: flag(env, 'ELILE_CACHE_FLEET_SINGLE_FLIGHT'),
     domains,
     locks: withoutUndefined({ prefix: text(env, 'ELILE_CACHE_PREFIX_LOCK') }),
     redis: withoutUndefined({
