@@ -95,6 +95,21 @@ export function nearCacheConformanceSuite(store: CacheStoreKind): void {
       await expect(near.get('k')).resolves.toBeUndefined();
     });
 
+    it('answers getMany from it for the keys it holds, and the store for the rest', async () => {
+      await near.setMany([
+        { key: 'a', value: 'A' },
+        { key: 'b', value: 'B' },
+      ]);
+      await readUntilKept(near, 'a');
+      const before = near.stats();
+      await expect(near.getMany(['a', 'b', 'absent'])).resolves.toEqual(['A', 'B', undefined]);
+      const after = near.stats();
+      expect(after.l1Hits - before.l1Hits).toBe(1);
+      expect(after.hits - before.hits).toBe(2);
+      expect(after.misses - before.misses).toBe(1);
+      await expect(readUntilKept(near, 'b')).resolves.toBe('B');
+    });
+
     it('evicts the least recently used entry past maxEntries, counted', async () => {
       for (const key of ['a', 'b', 'c', 'd']) {
         await near.set(key, key);

@@ -461,17 +461,38 @@ export class CacheService<T = unknown> {
   /** Values of several keys in one round trip, aligned with `keys`; misses are `undefined`. */
   async getMany(keys: readonly string[]): Promise<Array<T | undefined>> {
     const fullKeys = keys.map((key) => this.fullKey(key));
+    const values = new Array<T | undefined>(fullKeys.length).fill(undefined);
+    // With a near cache, only the keys it does not hold go to the store.
+    const remote: number[] = [];
+    for (let i = 0; i < fullKeys.length; i++) {
+      const near = this.near?.get(fullKeys[i]);
+      if (near) {
+        this.counters.hits++;
+        values[i] = near.value;
+      } else {
+        remote.push(i);
+      }
+    }
+    if (remote.length === 0) return values;
+    const watches = remote.map((i) => this.watchForNear(fullKeys[i]));
     let found: Array<Buffer | null | undefined>;
     try {
-      found = await this.store.getMany(fullKeys);
+      found = await this.store.getMany(remote.map((i) => fullKeys[i]));
     } catch (error) {
+      for (const watch of watches) watch?.dispose();
       this.degrade('getMany', error);
-      return fullKeys.map(() => undefined);
+      return values;
     }
-    return found.map((entry, i) => {
+    remote.forEach((i, r) => {
+      const entry = found[r];
       const value = this.decodeRead(fullKeys[i], entry);
-      return value === MISS ? undefined : value;
+      if (value === MISS) {
+        watches[r]?.dispose();
+        return;
+      }
+      values[i] = this.near ? this.keepNear(fullKeys[i], value, entry!, this.entries.timingOf(entry!), watches[r]) : value;
     });
+    return values;
   }
 
   /**
