@@ -26,6 +26,16 @@ export interface CacheableOptions extends DecoratorBaseOptions {
   /** Tags of the entry, from the arguments followed by the result. */
   tags?: (...argsThenResult: any[]) => readonly string[];
   /**
+   * Refresh-ahead for this method, overriding the domain's `refreshAhead` (a fraction above 0 and
+   * below 1; `false` turns it off): a hit late in its TTL is served and refreshed in the background.
+   */
+  refreshAhead?: number | false;
+  /**
+   * Seconds a miss waits for another instance that is running this method for the same key,
+   * instead of running it too (fleet-wide single flight); `0` never waits. Default: `leaseTtl`.
+   */
+  wait?: number;
+  /**
    * Controllers only: the user or tenant a request's response belongs to, made part of the key.
    * Requests carrying credentials (an `Authorization` header or a cookie) are never cached
    * without a scope, from here or from the domain's `scope` option.

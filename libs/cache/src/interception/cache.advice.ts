@@ -1,5 +1,6 @@
 import { concatMap, defer, from, isObservable, lastValueFrom, type Observable, toArray } from 'rxjs';
 import { CacheArgumentError, CacheConfigurationError } from '../cache.errors';
+import { nearMessages } from '../cache.messages';
 import type { CacheService, GetOrSetOptions } from '../caches/cache.service';
 import type { CacheRegistry } from '../caches/cache.registry';
 import type { CacheEvictOptions, CacheableOptions, CachePutOptions } from '../decorators/cache-decorator-options';
@@ -107,6 +108,8 @@ export function createCacheAdvice(
       ttl: options.ttl,
       tags: options.tags && ((stored) => options.tags!(...args, resultOf(stored))),
       unless: options.unless && ((stored) => options.unless!(resultOf(stored), ...args)),
+      refreshAhead: options.refreshAhead,
+      wait: options.wait,
     };
     try {
       const value = await cache.getOrSet(
@@ -188,6 +191,13 @@ function validate(
 ): void {
   for (const { options } of [...(cacheable ? [cacheable] : []), ...puts]) {
     if (options.ttl !== undefined) secondsToMs(options.ttl, `${where}: ttl`, CacheConfigurationError);
+  }
+  const { refreshAhead, wait } = cacheable?.options ?? {};
+  if (refreshAhead !== undefined && refreshAhead !== false && !(typeof refreshAhead === 'number' && refreshAhead > 0 && refreshAhead < 1)) {
+    throw new CacheConfigurationError(nearMessages.badRefreshAhead(`${where}: refreshAhead`, describe(refreshAhead)));
+  }
+  if (wait !== undefined && !(typeof wait === 'number' && wait >= 0)) {
+    throw new CacheConfigurationError(`${where}: ${nearMessages.badWait(describe(wait))}`);
   }
   for (const { options } of puts) {
     if (typeof options.key !== 'function') throw new CacheConfigurationError(`${where}: @CachePut needs a key function`);
