@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { CacheRegistry } from '@elile/cache';
+import { CacheCoherence } from '@elile/cache/near/cache-coherence';
 
 /**
  * Nest resolves constructor parameters from `design:paramtypes`, which only exists when the
@@ -27,7 +28,9 @@ describe('toolchain', () => {
 
   it('emits it for the library classes too (they are compiled by the same transformer)', () => {
     const paramtypes = Reflect.getMetadata('design:paramtypes', CacheRegistry) as unknown[] | undefined;
-    expect(paramtypes).toHaveLength(2);
+    // The third is injected by its type alone (CacheCoherence), which only the metadata can tell.
+    expect(paramtypes).toHaveLength(3);
+    expect(paramtypes?.[2]).toBe(CacheCoherence);
   });
 
   it('lets Nest inject a constructor parameter typed by a class, with no @Inject', async () => {

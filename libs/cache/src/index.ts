@@ -87,3 +87,6 @@ export type { SessionCacheStats } from './sessions/session-cache';
 export { provideSessionCache } from './sessions/session-cache.provider';
 export { sessionStoreOptions } from './sessions/session-store-options';
 export type { SessionStoreOptions } from './sessions/session-store-options';
+export { TRACING_CHANNELS } from './observability/cache-tracing';
+export type { CacheLoadContext, CacheOperationContext, LockOperationContext } from './observability/cache-tracing';
+export type { NearCacheOptions } from './options/cache-module-options.interface';

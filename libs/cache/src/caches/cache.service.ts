@@ -5,6 +5,8 @@ import { EntryCodec, type EntryTiming, LEASED } from '../codec/entry-codec';
 import type { InvalidationChannel } from '../near/invalidation-channel';
 import type { KeyWatch, KeyWatches } from '../near/key-watches';
 import { NearCache } from '../near/near-cache';
+import { type CacheLoadContext, traceLoad } from '../observability/cache-tracing';
+import { TracedOperation } from '../observability/traced-operation.decorator';
 import { describe, secondsToMs } from '../options/duration.util';
 import type { ResolvedDomain } from '../options/resolve-options';
 import { escapeGlob, globToRegExp } from '../redis/glob.util';
@@ -195,6 +197,7 @@ export class CacheService<T = unknown> {
   }
 
   /** The cached value, or `undefined` on a miss. A cached `null` is a hit and returns `null`. */
+  @TracedOperation('get')
   async get(key: string, options?: KeyOptions): Promise<T | undefined> {
     const fullKey = this.keyOf(key, options);
     const near = this.near?.get(fullKey);
@@ -226,6 +229,7 @@ export class CacheService<T = unknown> {
    *   `get` could not tell from a miss: store `null` instead).
    * @throws CacheArgumentError for an empty key or tag, or a TTL that is not a positive number.
    */
+  @TracedOperation('set')
   async set(key: string, value: T, ttlOrOptions?: number | SetOptions): Promise<boolean> {
     const options = typeof ttlOrOptions === 'object' && ttlOrOptions !== null ? ttlOrOptions : { ttl: ttlOrOptions };
     const fullKey = this.keyOf(key, options);
@@ -247,6 +251,7 @@ export class CacheService<T = unknown> {
    * Removes an entry; returns whether it existed.
    * @throws CacheUnavailableError | CacheTimeoutError when the invalidation may not have happened.
    */
+  @TracedOperation('delete')
   async delete(key: string, options?: KeyOptions): Promise<boolean> {
     const fullKey = this.keyOf(key, options);
     this.loads.forget((loading) => loading === fullKey);
@@ -259,6 +264,7 @@ export class CacheService<T = unknown> {
    * @throws CacheUnavailableError | CacheTimeoutError when the invalidation may not have happened.
    * @throws CacheArgumentError for an empty key or one in the reserved space, before deleting any.
    */
+  @TracedOperation('deleteMany')
   async deleteMany(keys: readonly string[], options?: KeyOptions): Promise<number> {
     const fullKeys = new Set(keys.map((key) => this.keyOf(key, options)));
     this.loads.forget((loading) => fullKeys.has(loading));
@@ -267,6 +273,7 @@ export class CacheService<T = unknown> {
   }
 
   /** Whether a value is cached under `key` (a read-through in progress does not count). */
+  @TracedOperation('exists')
   async exists(key: string, options?: KeyOptions): Promise<boolean> {
     const fullKey = this.keyOf(key, options);
     try {
@@ -285,6 +292,7 @@ export class CacheService<T = unknown> {
    * failures degrade like `get`.
    * @throws CacheArgumentError for a bad key, scope or TTL.
    */
+  @TracedOperation('getAndExpire')
   async getAndExpire(key: string, options?: KeyOptions & { ttl?: number }): Promise<T | undefined> {
     const fullKey = this.keyOf(key, options);
     const ttlMs = this.ttlMs(options?.ttl);
@@ -333,6 +341,7 @@ export class CacheService<T = unknown> {
    *
    * Cache failures never fail this call; the loader's own errors propagate and are not cached.
    */
+  @TracedOperation('getOrSet')
   async getOrSet(key: string, loader: () => T | Promise<T>, options: GetOrSetOptions<T> = {}): Promise<T> {
     const fullKey = this.keyOf(key, options);
     const ttlMs = this.ttlMs(options.ttl);
@@ -351,7 +360,7 @@ export class CacheService<T = unknown> {
     } catch (error) {
       watch?.dispose();
       this.degrade('getOrSet', error);
-      return this.loads.run(fullKey, () => this.load(loader));
+      return this.loads.run(fullKey, () => this.load(loader, fullKey, 'unavailable'));
     }
     const cached = this.decodeRead(fullKey, entry);
     if (cached === MISS) {
@@ -378,6 +387,7 @@ export class CacheService<T = unknown> {
    * keys) has its leases given back, nothing stored, and its error in `loadError`.
    * @throws CacheArgumentError for a bad key, ttl or jitter, before anything is written.
    */
+  @TracedOperation('fillAbsent')
   async fillAbsent(
     keys: readonly string[],
     load: (absent: readonly string[]) => ReadonlyArray<T> | Promise<ReadonlyArray<T>>,
@@ -459,6 +469,7 @@ export class CacheService<T = unknown> {
   }
 
   /** Values of several keys in one round trip, aligned with `keys`; misses are `undefined`. */
+  @TracedOperation('getMany')
   async getMany(keys: readonly string[]): Promise<Array<T | undefined>> {
     const fullKeys = keys.map((key) => this.fullKey(key));
     const values = new Array<T | undefined>(fullKeys.length).fill(undefined);
@@ -500,6 +511,7 @@ export class CacheService<T = unknown> {
    * is written. Returns false when the cache could not store them (counted and logged).
    * @throws CacheSerializationError | CacheArgumentError before writing anything.
    */
+  @TracedOperation('setMany')
   async setMany(entries: ReadonlyArray<CacheEntry<T>>): Promise<boolean> {
     const encoded = entries.map(({ key, value, ttl }) => {
       const ttlMs = this.ttlMs(ttl);
@@ -520,6 +532,7 @@ export class CacheService<T = unknown> {
    * Escape ids inside the pattern with `escapeGlob`. Uses SCAN, never KEYS; returns the count.
    * @throws CacheUnavailableError | CacheTimeoutError when the invalidation may be incomplete.
    */
+  @TracedOperation('invalidatePattern')
   async invalidatePattern(pattern: string): Promise<number> {
     if (typeof pattern !== 'string' || pattern === '') {
       throw new CacheArgumentError(`invalidatePattern needs a non-empty pattern, got ${describe(pattern)}`);
@@ -538,6 +551,7 @@ export class CacheService<T = unknown> {
    * and fills afterwards is refused, whatever its tags.
    * @throws CacheUnavailableError | CacheTimeoutError when the invalidation may be incomplete.
    */
+  @TracedOperation('invalidateTags')
   async invalidateTags(tags: readonly string[]): Promise<number> {
     const tagKeys = this.tagKeys(tags);
     // A load's tags are known only once it finishes: none in progress may be shared any more.
@@ -578,12 +592,12 @@ export class CacheService<T = unknown> {
     // Filled by someone else since our read, or another process is loading it right now.
     const claim = await this.fleet.claim(fullKey, waitMs);
     if ('value' in claim) return claim.value;
-    if (!('lease' in claim)) return this.load(loader);
+    if (!('lease' in claim)) return this.load(loader, fullKey, 'miss');
     const { lease } = claim;
 
     let value: T;
     try {
-      value = await this.load(loader);
+      value = await this.load(loader, fullKey, 'miss');
     } catch (error) {
       await this.releaseLease(fullKey, lease);
       throw error;
@@ -635,9 +649,12 @@ export class CacheService<T = unknown> {
     }
   }
 
-  private load(loader: () => T | Promise<T>): Promise<T> {
+  private load(loader: () => T | Promise<T>, redisKey: string, reason: CacheLoadContext['reason']): Promise<T> {
     this.counters.loads++;
-    return Promise.resolve().then(loader);
+    return traceLoad(
+      () => ({ domain: this.domain.name, redisKey, reason }),
+      () => Promise.resolve().then(loader),
+    );
   }
 
   /** Decodes a read and counts it as a hit or a miss. */
@@ -716,7 +733,7 @@ export class CacheService<T = unknown> {
           if (!current || !inRefreshWindow(this.entries.timingOf(current), ratio)) return;
           let value: T;
           try {
-            value = await this.load(loader);
+            value = await this.load(loader, fullKey, 'refresh');
           } catch (error) {
             this.counters.refreshErrors++;
             this.log.warn('refresh', nearMessages.refreshFailed(this.domain.name, reasonOf(error)));
