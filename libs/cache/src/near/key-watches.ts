@@ -55,9 +55,14 @@ export class KeyWatches {
     channel.listen((invalidated) => this.fire(invalidated));
   }
 
-  /** A watch on `key`, or undefined while the channel is down (a change could go unheard). */
+  /**
+   * A watch on `key`, or undefined while the channel is down (a change could go unheard), and for
+   * a key that is not well-formed UTF-16: Redis stores a lone surrogate as U+FFFD and names the
+   * key that way in its invalidations, so no invalidation would ever match it (nor a second
+   * spelling of the same Redis key). Reads of such keys are then never kept, and misses never wait.
+   */
   watch(key: string): KeyWatch | undefined {
-    if (!this.channel.isUp) return undefined;
+    if (!this.channel.isUp || !key.isWellFormed()) return undefined;
     const watch = new KeyWatch(key, this);
     const watches = this.byKey.get(key);
     if (watches) watches.add(watch);

@@ -1,0 +1,94 @@
+import type { CacheService } from '@elile/cache';
+import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../../support/test-redis';
+import { type CacheApp, startCacheApp, waitFor } from '../cache-test-app';
+import { NEAR, readUntilKept } from './near-cache-conformance';
+
+type Cache = CacheService<unknown>;
+
+const fileNamespace = uniqueNamespace('near-attack-keys');
+let testNumber = 0;
+let namespace: string;
+const apps: CacheApp[] = [];
+
+async function instance(): Promise<Cache> {
+  const app = await startCacheApp({ namespace, redis: { url: testRedisUrl() }, domains: { [NEAR]: { ttl: 60, l1: true } } });
+  apps.push(app);
+  return app.registry.get(NEAR);
+}
+
+/**
+ * Waits until B has heard of every write A made so far: A writes a sentinel key B holds, and
+ * invalidations reach B in the order Redis ran the writes.
+ */
+async function caughtUp(a: Cache, b: Cache): Promise<void> {
+  await a.set('sentinel', 'v0');
+  await readUntilKept(b, 'sentinel');
+  await a.set('sentinel', 'v1');
+  await waitFor('B to drop the sentinel', async () => (await b.get('sentinel')) === 'v1');
+}
+
+/** Once A's writes reached B, B reads `key` twice (a near cache that keeps it answers the second). */
+async function readTwice(a: Cache, b: Cache, key: string): Promise<void> {
+  await caughtUp(a, b);
+  await expect(b.get(key)).resolves.toBe('v1');
+  await expect(b.get(key)).resolves.toBe('v1');
+}
+
+beforeEach(() => {
+  testNumber += 1;
+  namespace = `${fileNamespace}${testNumber}:`;
+});
+
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+afterAll(async () => {
+  await deleteNamespace(testRedisUrl(), fileNamespace);
+});
+
+// A JS string with a lone surrogate is sent to Redis as UTF-8, where the surrogate becomes U+FFFD;
+// Redis names the key that way in its invalidations. A near cache keyed by the JS string would
+// never hear of changes to that key (a JSON body can carry "\ud800" into a key function).
+describe('Keys that are not well-formed UTF-16', () => {
+  const KEY = 'org-\ud800-rules';
+
+  it("a write on A reaches B's near copy", async () => {
+    const [a, b] = [await instance(), await instance()];
+    await a.set(KEY, 'v1');
+    await readTwice(a, b, KEY);
+    await a.set(KEY, 'v2');
+    await caughtUp(a, b);
+    await expect(b.get(KEY)).resolves.toBe('v2');
+  });
+
+  it("a tag invalidation on A reaches B's near copy", async () => {
+    const [a, b] = [await instance(), await instance()];
+    await a.set(KEY, 'v1', { tags: ['org:1'] });
+    await readTwice(a, b, KEY);
+    await a.invalidateTags(['org:1']);
+    await caughtUp(a, b);
+    await expect(b.get(KEY)).resolves.toBeUndefined();
+  });
+
+  it('two spellings of one Redis key are one near entry: a write under one is seen under the other', async () => {
+    const [a, b] = [await instance(), await instance()];
+    const other = 'org-\udc00-rules'; // another lone surrogate: the same Redis key
+    await a.set(KEY, 'v1');
+    await readTwice(a, b, other);
+    await a.set(KEY, 'v2');
+    await caughtUp(a, b);
+    await expect(b.get(other)).resolves.toBe('v2');
+  });
+
+  it('a miss on such a key does not wait for a wake-up that cannot come: it loads while A still holds the lease', async () => {
+    const [a, b] = [await instance(), await instance()];
+    let release!: (value: string) => void;
+    const held = a.getOrSet(KEY, () => new Promise<string>((resolve) => (release = resolve)));
+    await waitFor('A to hold the lease', () => a.stats().loads === 1);
+    await expect(b.getOrSet(KEY, async () => 'loaded by B', { wait: 5 })).resolves.toBe('loaded by B');
+    expect(b.stats().fleetWaitTimeouts).toBe(0);
+    release('loaded by A');
+    await held;
+  });
+});
