@@ -509,6 +509,7 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
         fleetWaitTimeouts: 0,
         refreshes: 0,
         refreshErrors: 0,
+        staleServed: 0,
       });
 
       await cache.get('a'); // miss

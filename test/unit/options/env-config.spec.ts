@@ -42,6 +42,8 @@ const MAPPING: Record<string, { raw: string; expected: CacheModuleOptions }> = {
       [`ELILE_CACHE_L1_MAX_ENTRIES_${domain.toUpperCase()}`, { raw: `${100 + i}`, expected: { domains: { [domain]: { l1: { maxEntries: 100 + i } } } } }],
       [`ELILE_CACHE_L1_TTL_${domain.toUpperCase()}`, { raw: `${i + 2}`, expected: { domains: { [domain]: { l1: { ttl: i + 2 } } } } }],
       [`ELILE_CACHE_REFRESH_AHEAD_${domain.toUpperCase()}`, { raw: '0.75', expected: { domains: { [domain]: { refreshAhead: 0.75 } } } }],
+      [`ELILE_CACHE_GRACE_${domain.toUpperCase()}`, { raw: '120', expected: { domains: { [domain]: { grace: 120 } } } }],
+      [`ELILE_CACHE_SOFT_TIMEOUT_${domain.toUpperCase()}`, { raw: '0.2', expected: { domains: { [domain]: { softTimeout: 0.2 } } } }],
     ]),
   ),
 };
@@ -119,6 +121,8 @@ describe('cacheOptionsFromEnv', () => {
       l1: { maxEntries: 100, ttlMs: 2000 },
       refreshAhead: 0.75,
       fleetSingleFlight: false,
+      graceMs: 120_000,
+      softTimeoutMs: 200,
     });
   });
 

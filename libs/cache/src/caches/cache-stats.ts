@@ -45,6 +45,11 @@ export interface CacheStats {
   readonly refreshes: number;
   /** Refreshes ahead of expiry whose loader failed; the entry was kept until its TTL. */
   readonly refreshErrors: number;
+  /**
+   * Stale values served by fail-safe (`grace`): the loader failed or outlasted its soft timeout,
+   * or Redis could not be read, and a value past its TTL but within its grace was at hand.
+   */
+  readonly staleServed: number;
 }
 
 export class CacheCounters {
@@ -65,6 +70,7 @@ export class CacheCounters {
   fleetWaitTimeouts = 0;
   refreshes = 0;
   refreshErrors = 0;
+  staleServed = 0;
 
   snapshot(): CacheStats {
     const reads = this.hits + this.misses;
@@ -87,6 +93,7 @@ export class CacheCounters {
       fleetWaitTimeouts: this.fleetWaitTimeouts,
       refreshes: this.refreshes,
       refreshErrors: this.refreshErrors,
+      staleServed: this.staleServed,
     };
   }
 }

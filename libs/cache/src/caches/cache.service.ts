@@ -15,6 +15,7 @@ import { RateLimitedLogger } from '../support/rate-limited-logger';
 import { CacheCounters, type CacheStats } from './cache-stats';
 import { INTERNAL_KEY_PREFIX } from '../cache.constants';
 import { entryKey, GENERATED_KEY, type GeneratedKeyOption } from './cache-keys';
+import { FailSafe } from './fail-safe';
 import { FleetSingleFlight } from './fleet-single-flight';
 import { inRefreshWindow, RefreshesInFlight } from './refresh-ahead';
 import { SingleFlight } from './single-flight';
@@ -50,6 +51,12 @@ export interface GetOrSetOptions<T = unknown> extends KeyOptions {
    * the loader too; `0` loads at once. At most `leaseTtl`, which is the default.
    */
   wait?: number;
+  /**
+   * Fail-safe (domains with `grace`): seconds after which a loader still running is not waited
+   * for when a stale value is at hand; that value is served and the load goes on in the
+   * background. Overrides the domain's `softTimeout`.
+   */
+  softTimeout?: number;
 }
 
 /** Options of one `set` call. */
@@ -134,6 +141,7 @@ export class CacheService<T = unknown> {
   private readonly near?: NearCache<T>;
   private readonly fleet: FleetSingleFlight<T>;
   private readonly refreshes = new RefreshesInFlight();
+  private readonly failSafe: FailSafe;
 
   /**
    * @param coherence the module's invalidation channel; without it there is no near cache and a
@@ -153,8 +161,10 @@ export class CacheService<T = unknown> {
     this.loads = new SingleFlight<T>(leaseTtlMs + LEASE_EXPIRY_MARGIN_MS);
     this.tagPrefix = `${namespace}${INTERNAL_KEY_PREFIX}${domain.name}:`;
     this.log = new RateLimitedLogger(new Logger(`ElileCache:${domain.name}`));
+    this.failSafe = new FailSafe(domain.graceMs ?? 0, domain.softTimeoutMs, this.counters);
     if (domain.l1 && coherence) {
-      this.near = new NearCache<T>(domain.l1, coherence.channel, this.counters, (bytes) => entries.decode(bytes) as T);
+      const decode = (bytes: Buffer) => entries.decode(bytes) as T;
+      this.near = new NearCache<T>(domain.l1, coherence.channel, this.counters, decode, this.failSafe);
     }
     this.fleet = new FleetSingleFlight<T>(
       store,
@@ -164,6 +174,7 @@ export class CacheService<T = unknown> {
       this.counters,
       (fullKey, held) => this.decodeHeld(fullKey, held),
       (error) => this.degrade('getOrSet', error),
+      (held) => this.failSafe.isStale(entries.timingOf(held)),
     );
   }
 
@@ -201,7 +212,7 @@ export class CacheService<T = unknown> {
   async get(key: string, options?: KeyOptions): Promise<T | undefined> {
     const fullKey = this.keyOf(key, options);
     const near = this.near?.get(fullKey);
-    if (near) {
+    if (near && !near.stale) {
       this.counters.hits++;
       return near.value;
     }
@@ -239,7 +250,7 @@ export class CacheService<T = unknown> {
     const bytes = this.entries.encode(value, ttlMs);
     this.writing([fullKey]);
     try {
-      await this.store.set(fullKey, bytes, ttlMs, tags);
+      await this.store.set(fullKey, bytes, this.failSafe.storedTtlMs(ttlMs), tags);
       return true;
     } catch (error) {
       this.degradeWrite('set', error);
@@ -347,11 +358,14 @@ export class CacheService<T = unknown> {
     const ttlMs = this.ttlMs(options.ttl);
     const refreshAhead = this.refreshRatio(options.refreshAhead);
     const near = this.near?.get(fullKey);
-    if (near) {
+    if (near && !near.stale) {
       this.counters.hits++;
       if (inRefreshWindow(near.timing, refreshAhead)) this.refreshLater(fullKey, loader, ttlMs, refreshAhead!, options);
       return near.value;
     }
+    // Fail-safe: a stale copy kept in process is the fallback while Redis cannot be read.
+    let fallback = near && { value: near.value };
+    const softTimeoutMs = this.softTimeoutMs(options.softTimeout);
     // Hits skip the single-flight bookkeeping; only misses (and failures) are shared.
     const watch = this.watchForNear(fullKey);
     let entry: Buffer | null | undefined;
@@ -360,13 +374,18 @@ export class CacheService<T = unknown> {
     } catch (error) {
       watch?.dispose();
       this.degrade('getOrSet', error);
-      return this.loads.run(fullKey, () => this.load(loader, fullKey, 'unavailable'));
+      return this.loads.run(fullKey, () =>
+        this.failSafe.serve(this.load(loader, fullKey, 'unavailable'), fallback, softTimeoutMs),
+      );
     }
     const cached = this.decodeRead(fullKey, entry);
     if (cached === MISS) {
       watch?.dispose();
+      if (entry && this.failSafe.graceMs > 0) fallback = this.staleValue(fullKey, entry) ?? fallback;
       const waitMs = this.fleetWaitMs(options.wait);
-      return this.loads.run(fullKey, () => this.fillThrough(fullKey, loader, ttlMs, waitMs, options));
+      return this.loads.run(fullKey, () =>
+        this.fillThrough(fullKey, loader, ttlMs, waitMs, options, fallback, softTimeoutMs),
+      );
     }
     if (!this.near && refreshAhead === undefined) return cached;
     const timing = this.entries.timingOf(entry!);
@@ -477,7 +496,7 @@ export class CacheService<T = unknown> {
     const remote: number[] = [];
     for (let i = 0; i < fullKeys.length; i++) {
       const near = this.near?.get(fullKeys[i]);
-      if (near) {
+      if (near && !near.stale) {
         this.counters.hits++;
         values[i] = near.value;
       } else {
@@ -515,7 +534,7 @@ export class CacheService<T = unknown> {
   async setMany(entries: ReadonlyArray<CacheEntry<T>>): Promise<boolean> {
     const encoded = entries.map(({ key, value, ttl }) => {
       const ttlMs = this.ttlMs(ttl);
-      return { key: this.fullKey(key), ttlMs, value: this.entries.encode(value, ttlMs) };
+      return { key: this.fullKey(key), ttlMs: this.failSafe.storedTtlMs(ttlMs), value: this.entries.encode(value, ttlMs) };
     });
     this.writing(encoded.map(({ key }) => key));
     try {
@@ -562,6 +581,39 @@ export class CacheService<T = unknown> {
     return deleted;
   }
 
+  /**
+   * Soft invalidation (fail-safe, domains with `grace`): the entry becomes stale instead of being
+   * removed — never a hit again, but still the fallback served when a reload fails, for at most
+   * the grace. A read-through still loading it cannot store what it loaded. Without `grace`, the
+   * same as `delete`. Returns whether the key held something.
+   * @throws CacheUnavailableError | CacheTimeoutError when it may not have happened.
+   */
+  @TracedOperation('expire')
+  async expire(key: string, options?: KeyOptions): Promise<boolean> {
+    if (this.failSafe.graceMs === 0) return this.delete(key, options);
+    const fullKey = this.keyOf(key, options);
+    this.loads.forget((loading) => loading === fullKey);
+    this.writing([fullKey]);
+    const expiredAt = EntryCodec.expiryBytes(Date.now());
+    return (await this.store.expireEntries([fullKey], expiredAt, this.failSafe.graceMs)) > 0;
+  }
+
+  /**
+   * `expire` for every entry carrying any of these tags (see `invalidateTags`, which it is without
+   * `grace`). Returns how many entries were expired.
+   * @throws CacheUnavailableError | CacheTimeoutError when it may be incomplete.
+   */
+  @TracedOperation('expireTags')
+  async expireTags(tags: readonly string[]): Promise<number> {
+    if (this.failSafe.graceMs === 0) return this.invalidateTags(tags);
+    const tagKeys = this.tagKeys(tags);
+    this.loads.forget(() => true);
+    const expiredAt = EntryCodec.expiryBytes(Date.now());
+    const expired = await this.store.expireTagged(tagKeys, expiredAt, this.failSafe.graceMs, this.leaseTtlMs);
+    await this.nearCaughtUp();
+    return expired;
+  }
+
   /** Deletes every entry of this domain (SCAN + UNLINK in batches). */
   clear(): Promise<number> {
     return this.invalidatePattern('*');
@@ -588,22 +640,56 @@ export class CacheService<T = unknown> {
     ttlMs: number,
     waitMs: number,
     options: GetOrSetOptions<T>,
+    staleFallback: { value: T } | undefined,
+    softTimeoutMs: number | undefined,
   ): Promise<T> {
     // Filled by someone else since our read, or another process is loading it right now.
     const claim = await this.fleet.claim(fullKey, waitMs);
     if ('value' in claim) return claim.value;
-    if (!('lease' in claim)) return this.load(loader, fullKey, 'miss');
-    const { lease } = claim;
+    const fallback = claim.stale ?? staleFallback;
+    if (!('lease' in claim)) return this.failSafe.serve(this.load(loader, fullKey, 'miss'), fallback, softTimeoutMs);
+    const { lease, replaced } = claim;
+    // Settles on its own, whether or not fail-safe served a stale value before it ended.
+    const loading = this.load(loader, fullKey, 'miss').then(
+      async (value) => {
+        await this.fill(fullKey, lease, value, ttlMs, options);
+        return value;
+      },
+      async (error: unknown) => {
+        await this.giveBack(fullKey, lease, replaced);
+        throw error;
+      },
+    );
+    return this.failSafe.serve(loading, fallback, softTimeoutMs);
+  }
 
-    let value: T;
+  /**
+   * After a failed load: the stale entry the lease replaced goes back for what is left of its
+   * grace, so that every instance can still serve it; otherwise the lease is released.
+   */
+  private async giveBack(fullKey: string, lease: Buffer, replaced: Buffer | undefined): Promise<void> {
+    const graceLeftMs = replaced ? this.failSafe.graceLeftMs(this.entries.timingOf(replaced)) : 0;
+    if (replaced === undefined || graceLeftMs === 0) return this.releaseLease(fullKey, lease);
     try {
-      value = await this.load(loader, fullKey, 'miss');
-    } catch (error) {
-      await this.releaseLease(fullKey, lease);
-      throw error;
+      await this.store.replaceIf(fullKey, lease, replaced, graceLeftMs);
+    } catch {
+      // The lease expires by itself within leaseTtl; the stale value is then gone with it.
     }
-    await this.fill(fullKey, lease, value, ttlMs, options);
-    return value;
+  }
+
+  /** The value of an entry past its TTL but within its grace, when `entry` is one. */
+  private staleValue(fullKey: string, entry: Buffer): { value: T } | undefined {
+    if (!this.failSafe.isStale(this.entries.timingOf(entry))) return undefined;
+    const value = this.decode(fullKey, entry);
+    return value === MISS ? undefined : { value };
+  }
+
+  private softTimeoutMs(softTimeout: number | undefined): number | undefined {
+    if (softTimeout === undefined) return this.domain.softTimeoutMs;
+    if (typeof softTimeout !== 'number' || !(softTimeout >= 0)) {
+      throw new CacheArgumentError(nearMessages.badSoftTimeout(describe(softTimeout)));
+    }
+    return softTimeout * 1000;
   }
 
   /** Stores a loaded value in place of its lease, unless the lease is gone or a tag was invalidated. */
@@ -632,7 +718,7 @@ export class CacheService<T = unknown> {
     }
     this.writing([fullKey]);
     try {
-      if (await this.store.replaceIf(fullKey, lease, bytes, ttlMs, tags)) return 'filled';
+      if (await this.store.replaceIf(fullKey, lease, bytes, this.failSafe.storedTtlMs(ttlMs), tags)) return 'filled';
       this.counters.staleFillsDiscarded++;
       return 'refused';
     } catch (error) {
@@ -657,9 +743,10 @@ export class CacheService<T = unknown> {
     );
   }
 
-  /** Decodes a read and counts it as a hit or a miss. */
+  /** Decodes a read and counts it as a hit or a miss; an entry past its TTL (fail-safe) is a miss. */
   private decodeRead(fullKey: string, entry: Buffer | null | undefined): T | typeof MISS {
-    const value = entry == null ? MISS : this.decode(fullKey, entry);
+    let value = entry == null ? MISS : this.decode(fullKey, entry);
+    if (value !== MISS && this.failSafe.graceMs > 0 && this.failSafe.isStale(this.entries.timingOf(entry!))) value = MISS;
     if (value === MISS) this.counters.misses++;
     else this.counters.hits++;
     return value;
@@ -744,7 +831,8 @@ export class CacheService<T = unknown> {
           const tags = source ? this.entryTags(typeof source === 'function' ? source(value) : source) : undefined;
           const bytes = this.entries.encode(value, ttlMs);
           this.writing([fullKey]);
-          if (await this.store.replaceIf(fullKey, current, bytes, ttlMs, tags && { ...tags, leaseKey })) this.counters.refreshes++;
+          const storedTtlMs = this.failSafe.storedTtlMs(ttlMs);
+          if (await this.store.replaceIf(fullKey, current, bytes, storedTtlMs, tags && { ...tags, leaseKey })) this.counters.refreshes++;
           else this.counters.staleFillsDiscarded++;
         } finally {
           await this.releaseLease(leaseKey, lease);

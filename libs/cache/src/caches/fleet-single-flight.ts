@@ -6,10 +6,18 @@ import type { CacheCounters } from './cache-stats';
 
 /** How a miss may go on: fill the key under its lease, serve a value, or load without storing. */
 export type Claim<T> =
-  | { readonly lease: Buffer }
+  /**
+   * The key's lease is ours. `replaced` is the stale entry (past its TTL, within its grace) the
+   * lease took the place of, and `stale` its value: the fallback of fail-safe, to give back when
+   * the load fails.
+   */
+  | { readonly lease: Buffer; readonly replaced?: Buffer; readonly stale?: { value: T } }
   | { readonly value: T }
-  /** The key's lease is another process's (which did not fill in time), or the cache failed. */
-  | { readonly unstored: true };
+  /**
+   * The key's lease is another process's (which did not fill in time), or the cache failed;
+   * `stale` is the stale value found on the way, if any.
+   */
+  | { readonly unstored: true; readonly stale?: { value: T } };
 
 /** Decodes what a key holds: a value, a lease (`LEASED`), or `undefined` for bytes that do not decode. */
 export type HeldDecoder<T> = (fullKey: string, held: Buffer) => T | typeof LEASED | undefined;
@@ -33,6 +41,8 @@ export class FleetSingleFlight<T> {
     private readonly counters: CacheCounters,
     private readonly decodeHeld: HeldDecoder<T>,
     private readonly onStoreError: (error: unknown) => void,
+    /** Whether a held value is past its TTL (fail-safe's grace): it is then replaced, not served. */
+    private readonly isStale: (held: Buffer) => boolean,
   ) {}
 
   async claim(fullKey: string, waitMs: number): Promise<Claim<T>> {
@@ -53,6 +63,18 @@ export class FleetSingleFlight<T> {
         }
         if (held === undefined) return { lease };
         const value = this.decodeHeld(fullKey, held);
+        if (value !== LEASED && value !== undefined && this.isStale(held)) {
+          // Only these exact bytes: a fresh value written meanwhile must not be replaced.
+          let replaced: boolean;
+          try {
+            replaced = await this.store.replaceIf(fullKey, held, lease, this.leaseTtlMs);
+          } catch (error) {
+            this.onStoreError(error);
+            return { unstored: true, stale: { value } };
+          }
+          if (replaced) return { lease, replaced: held, stale: { value } };
+          continue;
+        }
         if (value !== LEASED && value !== undefined) {
           if (waited) this.counters.fleetWaits++;
           return { value };

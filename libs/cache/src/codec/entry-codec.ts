@@ -54,8 +54,19 @@ export const LEASED = Symbol('elile.cache.leased');
 const isPerValue = (codec: CacheCodec | PerValueCodec): codec is PerValueCodec => 'formats' in codec;
 
 export class EntryCodec {
-  /** How many leading bytes {@link isValueHead} needs to see. */
+  /** How many leading bytes {@link isValueHead} needs to see; the timing starts right after them. */
   static readonly HEAD_LENGTH = HEADER_LENGTH;
+  /** The first byte of every entry. */
+  static readonly MARK = MARK;
+  /** The shortest a timed value entry can be (its header and timing). */
+  static readonly TIMED_HEAD_LENGTH = HEADER_LENGTH + TIMING_LENGTH;
+
+  /** An expiry as the timing of a header records it (6 bytes): for soft expiry in place. */
+  static expiryBytes(expiresAt: number): Buffer {
+    const bytes = Buffer.allocUnsafe(6);
+    bytes.writeUIntBE(Math.round(expiresAt), 0, 6);
+    return bytes;
+  }
 
   private readonly decoders = new Map<number, CacheCodec>();
   private readonly writePayload: (value: unknown) => PerValuePayload;

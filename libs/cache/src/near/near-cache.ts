@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { CacheCounters } from '../caches/cache-stats';
+import type { FailSafe } from '../caches/fail-safe';
 import type { EntryTiming } from '../codec/entry-codec';
 import { immutable } from './frozen-value';
 import { EVERY_KEY, type InvalidationChannel } from './invalidation-channel';
@@ -25,12 +26,16 @@ interface NearEntry {
   readonly timing: EntryTiming | undefined;
   /** `performance.now()` after which the entry is dropped. */
   readonly deadline: number;
+  /** The channel epoch it was kept in; an older one may have missed an invalidation. */
+  readonly epoch: number;
 }
 
 /** What a near hit gives: the value, and the timing its entry was written with. */
 export interface NearHit<T> {
   readonly value: T;
   readonly timing: EntryTiming | undefined;
+  /** Past its TTL, kept for fail-safe (`grace`): a fallback, not a hit. */
+  readonly stale: boolean;
 }
 
 /**
@@ -45,12 +50,20 @@ export interface NearHit<T> {
  */
 export class NearCache<T> {
   private readonly entries: LRUCache<string, NearEntry>;
+  /**
+   * Bumped when every key may have changed unheard (the channel went down or came back, or the
+   * dataset was flushed). With fail-safe, entries of older epochs are kept as stale fallbacks —
+   * within their grace, which is all fail-safe ever promises — instead of being dropped.
+   */
+  private epoch = 0;
 
   constructor(
     private readonly settings: NearCacheSettings,
     private readonly channel: InvalidationChannel,
     private readonly counters: CacheCounters,
     private readonly decode: (bytes: Buffer) => T,
+    /** Entries of a domain with `grace` are kept through it, as fail-safe fallbacks. */
+    private readonly failSafe?: FailSafe,
   ) {
     this.entries = new LRUCache<string, NearEntry>({
       max: settings.maxEntries,
@@ -58,10 +71,15 @@ export class NearCache<T> {
         if (reason === 'evict') counters.l1Evictions++;
       },
     });
-    channel.listen((invalidated) => (invalidated === EVERY_KEY ? this.clear() : this.delete(invalidated)));
+    channel.listen((invalidated) => {
+      if (invalidated !== EVERY_KEY) return this.delete(invalidated);
+      if (!failSafe?.graceMs) return this.clear();
+      this.counters.l1Invalidations += this.entries.size;
+      this.epoch++;
+    });
   }
 
-  /** The kept value of `key`, counted as an L1 hit, or undefined (an L1 miss). */
+  /** The kept value of `key`, counted as an L1 hit (a stale one as a miss), or undefined (a miss). */
   get(key: string): NearHit<T> | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined || entry.deadline <= performance.now()) {
@@ -69,10 +87,12 @@ export class NearCache<T> {
       this.counters.l1Misses++;
       return undefined;
     }
-    this.counters.l1Hits++;
+    const stale = entry.epoch !== this.epoch || (this.failSafe?.isStale(entry.timing) ?? false);
+    if (stale) this.counters.l1Misses++;
+    else this.counters.l1Hits++;
     // Decoded from a copy: a decoded Buffer is a view of the bytes it came from, and a caller
     // writing into it would change what the next hit decodes.
-    return { value: entry.bytes ? this.decode(Buffer.from(entry.bytes)) : (entry.frozen as T), timing: entry.timing };
+    return { value: entry.bytes ? this.decode(Buffer.from(entry.bytes)) : (entry.frozen as T), timing: entry.timing, stale };
   }
 
   /**
@@ -82,12 +102,12 @@ export class NearCache<T> {
   keep(key: string, value: T, bytes: Buffer, timing: EntryTiming | undefined, watch: KeyWatch | undefined): T {
     if (!watch || watch.changed || !this.channel.isUp) return value;
     let lifeMs = this.settings.ttlMs;
-    if (timing) lifeMs = Math.min(lifeMs, timing.expiresAt - Date.now());
+    if (timing) lifeMs = Math.min(lifeMs, timing.expiresAt + (this.failSafe?.graceMs ?? 0) - Date.now());
     if (lifeMs <= 0) return value;
     const frozen = immutable(value);
     // The reader's own value may be a view of `bytes`: the kept bytes must be a copy of their own.
     const kept = frozen === undefined ? Buffer.from(bytes) : undefined;
-    this.entries.set(key, { frozen, bytes: kept, timing, deadline: performance.now() + lifeMs });
+    this.entries.set(key, { frozen, bytes: kept, timing, deadline: performance.now() + lifeMs, epoch: this.epoch });
     return frozen ?? value;
   }
 

@@ -34,6 +34,19 @@ export interface CacheDomainOptions {
    * so hot keys do not expire under load. A fraction above 0 and below 1 (0.8: the last 20%).
    */
   refreshAhead?: number;
+  /**
+   * Fail-safe: seconds entries are kept past their TTL. A kept (stale) entry is never a hit, but
+   * when a `getOrSet` loader fails or outlasts `softTimeout`, or Redis cannot be read and the
+   * near cache holds one, the stale value is served (counted in `staleServed`) instead of the
+   * error or the wait. Never served past the grace.
+   */
+  grace?: number;
+  /**
+   * Fail-safe: seconds a loader is waited for while a stale value is at hand; past it the stale
+   * value is served and the load goes on in the background. Needs `grace`. Default: no soft
+   * timeout (a stale value is served only when the loader fails).
+   */
+  softTimeout?: number;
 }
 
 /** Settings of a domain's near cache. Durations in seconds. */

@@ -40,6 +40,8 @@ export const CACHE_ENV_VARIABLES = {
       [`ELILE_CACHE_L1_MAX_ENTRIES_${domain.toUpperCase()}`, `whole number >= 1, most near-cache entries of the ${domain} domain (turns L1 on)`],
       [`ELILE_CACHE_L1_TTL_${domain.toUpperCase()}`, `seconds, longest a near-cache entry of the ${domain} domain is kept (turns L1 on)`],
       [`ELILE_CACHE_REFRESH_AHEAD_${domain.toUpperCase()}`, `fraction of the TTL (0 < x < 1) after which ${domain} hits refresh in the background`],
+      [`ELILE_CACHE_GRACE_${domain.toUpperCase()}`, `seconds ${domain} entries are kept past their TTL, served when a reload fails (fail-safe)`],
+      [`ELILE_CACHE_SOFT_TIMEOUT_${domain.toUpperCase()}`, `seconds a ${domain} reload is waited for while a stale value is at hand (needs the grace)`],
     ]),
   ),
 } as const;
@@ -52,7 +54,7 @@ export const CACHE_ENV_VARIABLES = {
  */
 const OWN_FAMILIES = ['ELILE_CACHE_', 'ELILE_REDIS_', 'ELILE_HTTP_'] as const;
 
-const PER_DOMAIN = /^ELILE_CACHE_(TTL|PREFIX|L1|L1_MAX_ENTRIES|L1_TTL|REFRESH_AHEAD)_/;
+const PER_DOMAIN = /^ELILE_CACHE_(TTL|PREFIX|L1|L1_MAX_ENTRIES|L1_TTL|REFRESH_AHEAD|GRACE|SOFT_TIMEOUT)_/;
 
 function assertKnownNames(env: Env): void {
   const known = Object.keys(CACHE_ENV_VARIABLES);
@@ -171,6 +173,8 @@ export function cacheOptionsFromEnv(env: Env = process.env): CacheModuleOptions 
       prefix: text(env, `ELILE_CACHE_PREFIX_${upper}`),
       l1: nearCache(env, upper),
       refreshAhead: fraction(env, `ELILE_CACHE_REFRESH_AHEAD_${upper}`),
+      grace: positiveNumber(env, `ELILE_CACHE_GRACE_${upper}`),
+      softTimeout: positiveNumber(env, `ELILE_CACHE_SOFT_TIMEOUT_${upper}`),
     });
     if (Object.keys(settings).length > 0) domains[domain] = settings;
   }

@@ -34,6 +34,10 @@ export interface ResolvedDomain {
   readonly refreshAhead?: number;
   /** Whether a miss waits for another instance's load of the key (`fleetSingleFlight`). */
   readonly fleetSingleFlight?: boolean;
+  /** Fail-safe: how long entries are kept past their TTL, as fallbacks (0 or absent: not kept). */
+  readonly graceMs?: number;
+  /** Fail-safe: how long a load is waited for while a stale value is at hand. */
+  readonly softTimeoutMs?: number;
 }
 
 export interface ResolvedRedisOptions {
@@ -137,7 +141,15 @@ const SENTINEL_KEYS = keysOf<NonNullable<RedisConnectionOptions['sentinel']>>({
   sentinelPassword: true,
 });
 const CLUSTER_KEYS = keysOf<NonNullable<RedisConnectionOptions['cluster']>>({ nodes: true, options: true });
-const DOMAIN_KEYS = keysOf<CacheDomainOptions>({ ttl: true, prefix: true, scope: true, l1: true, refreshAhead: true });
+const DOMAIN_KEYS = keysOf<CacheDomainOptions>({
+  ttl: true,
+  prefix: true,
+  scope: true,
+  l1: true,
+  refreshAhead: true,
+  grace: true,
+  softTimeout: true,
+});
 const L1_KEYS = keysOf<NearCacheOptions>({ maxEntries: true, ttl: true });
 const LOCK_KEYS = keysOf<CacheLockOptions>({
   prefix: true,
@@ -343,6 +355,7 @@ function resolveDomains(
       l1: resolveL1(merged.l1, name),
       refreshAhead: resolveRefreshAhead(merged.refreshAhead, name),
       fleetSingleFlight,
+      ...resolveFailSafe(merged, name),
     });
   }
   assertPrefixesDisjoint([...domains.values()]);
@@ -358,6 +371,15 @@ function resolveL1(l1: CacheDomainOptions['l1'], domain: string): NearCacheSetti
     maxEntries: wholeNumber(settings.maxEntries ?? DEFAULTS.l1.maxEntries, `domains.${domain}.l1.maxEntries`, 1),
     ttlMs: timerSeconds(settings.ttl ?? DEFAULTS.l1.ttl, `domains.${domain}.l1.ttl`),
   };
+}
+
+function resolveFailSafe({ grace, softTimeout }: Partial<CacheDomainOptions>, domain: string): Pick<ResolvedDomain, 'graceMs' | 'softTimeoutMs'> {
+  if (grace === undefined) {
+    if (softTimeout !== undefined) fail(`CacheModule option "domains.${domain}.softTimeout" needs "domains.${domain}.grace": without stale values there is nothing to serve when a load is slow`);
+    return {};
+  }
+  const graceMs = timerSeconds(grace, `domains.${domain}.grace`);
+  return { graceMs, softTimeoutMs: softTimeout === undefined ? undefined : timerSeconds(softTimeout, `domains.${domain}.softTimeout`) };
 }
 
 function resolveRefreshAhead(ratio: number | undefined, domain: string): number | undefined {

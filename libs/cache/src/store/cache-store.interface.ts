@@ -85,6 +85,17 @@ export interface CacheStore {
    * began earlier are refused. Returns how many entries were deleted.
    */
   invalidateTags(tags: readonly TagKeys[], leaseTtlMs: number): Promise<number>;
+  /**
+   * Soft expiry (fail-safe): each key that holds a timed value gets `expiredAt` (6 bytes, ms
+   * since the epoch, big-endian) as its recorded expiry and lives at most `graceMs` longer; a
+   * lease or an untimed entry is deleted instead. Returns how many keys held something.
+   */
+  expireEntries(keys: readonly string[], expiredAt: Buffer, graceMs: number): Promise<number>;
+  /**
+   * `expireEntries` for every member of each tag, after recording the invalidation as
+   * `invalidateTags` does (fills whose lease began earlier are refused). Members stay indexed.
+   */
+  expireTagged(tags: readonly TagKeys[], expiredAt: Buffer, graceMs: number, leaseTtlMs: number): Promise<number>;
   /** Deletes every key matching a Redis glob pattern; returns how many were deleted. */
   deleteMatching(pattern: string): Promise<number>;
 }

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { EntryCodec } from '../codec/entry-codec';
 import { globToRegExp } from '../redis/glob.util';
 import type { CacheStore, EntryHead, EntryTags, StoreEntry, TagKeys } from './cache-store.interface';
 
@@ -156,11 +157,50 @@ export class MemoryStore implements CacheStore {
     return deleted.length;
   }
 
+  async expireEntries(keys: readonly string[], expiredAt: Buffer, graceMs: number): Promise<number> {
+    let expired = 0;
+    for (const key of keys) if (this.expireEntry(key, expiredAt, graceMs)) expired++;
+    return expired;
+  }
+
+  async expireTagged(tags: readonly TagKeys[], expiredAt: Buffer, graceMs: number, leaseTtlMs: number): Promise<number> {
+    const now = performance.now();
+    for (const { invalidatedAt } of tags) {
+      this.tagInvalidations.set(invalidatedAt, { at: now, until: now + leaseTtlMs + 1000 });
+      this.countTagWrite(now);
+    }
+    let expired = 0;
+    for (const { members } of tags) {
+      for (const key of [...(this.tagMembers.get(members)?.keys() ?? [])]) {
+        if (this.expireEntry(key, expiredAt, graceMs)) expired++;
+      }
+    }
+    return expired;
+  }
+
   async deleteMatching(pattern: string): Promise<number> {
     const matcher = globToRegExp(pattern);
     // Collect first: deleting while iterating an LRU would skip entries.
     const matching = [...this.entries.keys()].filter((key) => matcher.test(key));
     return this.delete(matching);
+  }
+
+  /** The Redis store's EXPIRE_ENTRY script, on this store's bytes. */
+  private expireEntry(key: string, expiredAt: Buffer, graceMs: number): boolean {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return false;
+    const timed =
+      entry[0] === EntryCodec.MARK && entry[1] !== 0 && entry.length >= EntryCodec.TIMED_HEAD_LENGTH && (entry[2] & 0b10) !== 0;
+    if (!timed) {
+      this.entries.delete(key);
+    } else {
+      const expired = Buffer.from(entry);
+      expiredAt.copy(expired, EntryCodec.HEAD_LENGTH);
+      const left = this.entries.getRemainingTTL(key);
+      this.entries.set(key, expired, { ttl: Math.min(left, graceMs) });
+    }
+    this.changed([key]);
+    return true;
   }
 
   private changed(keys: readonly string[]): void {

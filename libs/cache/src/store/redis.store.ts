@@ -135,6 +135,38 @@ for i = 1, #KEYS do
 end
 return { deleted, drained }`;
 
+// Soft expiry of the entry at `key` (see CacheStore.expireEntries); the header layout is
+// EntryCodec's: mark, codec id, flags (0b10: timed), length, then the expiry from byte 8 (1-based).
+const EXPIRE_ENTRY_FUNCTION = `local function expireEntry(key, expiredAt, graceMs)
+  local entry = redis.call('GET', key)
+  if not entry then return 0 end
+  local mark, codec, flags = string.byte(entry, 1, 3)
+  if mark == ${EntryCodec.MARK} and codec ~= 0 and #entry >= ${EntryCodec.TIMED_HEAD_LENGTH} and flags % 4 >= 2 then
+    redis.call('SETRANGE', key, ${EntryCodec.HEAD_LENGTH}, expiredAt)
+    local left = redis.call('PTTL', key)
+    if left < 0 or left > graceMs then redis.call('PEXPIRE', key, graceMs) end
+    return 1
+  end
+  redis.call('DEL', key)
+  return 1
+end`;
+
+// KEYS: entries; ARGV: expiredAt, graceMs
+const EXPIRE_ENTRIES = `${EXPIRE_ENTRY_FUNCTION}
+local expired = 0
+for i = 1, #KEYS do expired = expired + expireEntry(KEYS[i], ARGV[1], tonumber(ARGV[2])) end
+return expired`;
+
+// KEYS: one tag index; ARGV: first rank, how many, expiredAt, graceMs. Returns { expired, next
+// rank or -1 when the index is done }.
+const EXPIRE_TAGGED_BATCH = `${EXPIRE_ENTRY_FUNCTION}
+local first = tonumber(ARGV[1])
+local members = redis.call('ZRANGE', KEYS[1], first, first + tonumber(ARGV[2]) - 1)
+local expired = 0
+for i = 1, #members do expired = expired + expireEntry(members[i], ARGV[3], tonumber(ARGV[4])) end
+if #members < tonumber(ARGV[2]) then return { expired, -1 } end
+return { expired, first + #members }`;
+
 // ARGV: how many leading bytes. One script, so that the head and the length describe one entry.
 const PEEK = `
 local length = redis.call('STRLEN', KEYS[1])
@@ -148,6 +180,8 @@ interface ScriptCommands {
   elileSetTagged(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<number>;
   elileMarkTagsInvalidated(numberOfKeys: number, ...args: Array<string | number>): Promise<number>;
   elileDeleteTaggedBatch(numberOfKeys: number, ...args: Array<string | number>): Promise<[deleted: number, drained: number]>;
+  elileExpireEntries(numberOfKeys: number, ...args: Array<string | number | Buffer>): Promise<number>;
+  elileExpireTaggedBatch(key: string, first: number, count: number, expiredAt: Buffer, graceMs: number): Promise<[expired: number, next: number]>;
 }
 
 const tagKeys = (tags: EntryTags | undefined): string[] =>
@@ -170,6 +204,8 @@ export class RedisStore implements CacheStore {
       connection.defineCommand('elileSetTagged', { lua: SET_TAGGED });
       connection.defineCommand('elileMarkTagsInvalidated', { lua: MARK_TAGS_INVALIDATED });
       connection.defineCommand('elileDeleteTaggedBatch', { lua: DELETE_TAGGED_BATCH });
+      connection.defineCommand('elileExpireEntries', { lua: EXPIRE_ENTRIES });
+      connection.defineCommand('elileExpireTaggedBatch', { numberOfKeys: 1, lua: EXPIRE_TAGGED_BATCH });
     }
     this.scripts = connection as unknown as ScriptCommands;
   }
@@ -297,6 +333,32 @@ export class RedisStore implements CacheStore {
       left = left.slice(drained);
     }
     return deleted;
+  }
+
+  async expireEntries(keys: readonly string[], expiredAt: Buffer, graceMs: number): Promise<number> {
+    // One key per call, so that it runs unchanged on a Redis Cluster; the calls are pipelined.
+    const counts = await Promise.all(
+      keys.map((key) => this.client.run('evalsha', () => this.scripts.elileExpireEntries(1, key, expiredAt, graceMs))),
+    );
+    return counts.reduce((sum, count) => sum + count, 0);
+  }
+
+  async expireTagged(tags: readonly TagKeys[], expiredAt: Buffer, graceMs: number, leaseTtlMs: number): Promise<number> {
+    if (tags.length === 0) return 0;
+    if (!(await this.markTagsInvalidated(tags, leaseTtlMs))) {
+      throw new CacheInvalidationIncompleteError(messages.tagMarkerNotRecorded(0), 0);
+    }
+    let expired = 0;
+    for (const { members } of tags) {
+      for (let first = 0; first >= 0; ) {
+        const [batch, next] = await this.client.run('evalsha', () =>
+          this.scripts.elileExpireTaggedBatch(members, first, TAG_BATCH, expiredAt, graceMs),
+        );
+        expired += batch;
+        first = next;
+      }
+    }
+    return expired;
   }
 
   deleteMatching(pattern: string): Promise<number> {
