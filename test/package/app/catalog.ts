@@ -101,7 +101,9 @@ export async function run(cacheModule: DynamicModule): Promise<Report> {
     });
 
     // The CommonJS build, as `require` sees it: an ESM app must get the same classes from it.
-    const required = createRequire(join(process.cwd(), 'package.json'))('@elile/cache') as typeof cachePackage;
+    const appRequire = createRequire(join(process.cwd(), 'package.json'));
+    const required = appRequire('@elile/cache') as typeof cachePackage;
+    const requiredTesting = appRequire('@elile/cache/testing') as { CacheTestingModule: unknown };
 
     return {
       node: process.version,
@@ -116,7 +118,10 @@ export async function run(cacheModule: DynamicModule): Promise<Report> {
       exportToken,
       conflict,
       conflictIsPackageClass,
-      requiredIsImported: required.CacheModule === cachePackage.CacheModule && required.LockNotAcquiredError === LockNotAcquiredError,
+      requiredIsImported:
+        required.CacheModule === cachePackage.CacheModule &&
+        required.LockNotAcquiredError === LockNotAcquiredError &&
+        requiredTesting.CacheTestingModule === CacheTestingModule,
       pong: await app.get(RedisClient).connection.ping(),
       testingModule: await runWithTestingModule(),
     };
