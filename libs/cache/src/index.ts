@@ -64,6 +64,7 @@ export type { CacheableOptions, CacheEvictOptions, CachePutOptions } from './dec
 export { CacheInterceptor } from './interception/cache.interceptor';
 export { LockService } from './lock/lock.service';
 export type { Lock } from './lock/lock';
+export type { LockStats } from './lock/lock-stats';
 export type { AcquireOptions, TryAcquireOptions, UsingOptions } from './lock/lock-options.interface';
 export { WithLock } from './decorators/with-lock.decorator';
 export type { WithLockOptions } from './decorators/with-lock.decorator';

@@ -19,6 +19,7 @@ import {
   LockUnavailableError,
 } from '../cache.errors';
 import { lockMessages } from '../cache.messages';
+import { traceLock } from '../observability/cache-tracing';
 import { describe, lockTtlToMs, secondsToMs, waitToMs } from '../options/duration.util';
 import type { ResolvedCacheOptions, ResolvedLockOptions } from '../options/resolve-options';
 import { errorMessage } from '../support/error-message';
@@ -27,6 +28,7 @@ import { Lock, lockValidityMs } from './lock';
 import type { AcquireAttempt, LockBackend, ReplicaRequirement } from './lock-backend.interface';
 import { type LockNames, lockNames } from './lock-names.util';
 import type { AcquireOptions, TryAcquireOptions, UsingOptions } from './lock-options.interface';
+import { LockCounters, type LockStats } from './lock-stats';
 import { Wakeup } from './wakeup';
 
 interface LockRequest {
@@ -63,6 +65,7 @@ export class LockService implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly settings: ResolvedLockOptions;
   /** Locks handed out and not yet released (or lost and cleaned up), for shutdown. */
   private readonly held = new Set<Lock>();
+  private readonly counters = new LockCounters();
 
   constructor(
     @Inject(CACHE_OPTIONS) private readonly options: ResolvedCacheOptions,
@@ -79,12 +82,17 @@ export class LockService implements OnApplicationBootstrap, BeforeApplicationShu
    * @throws CacheUnavailableError | CacheTimeoutError when Redis failed until the wait ended.
    * @throws the signal's reason when `signal` aborts.
    */
-  async acquire(key: string, options: AcquireOptions = {}): Promise<Lock> {
-    const waitMs = options.wait === undefined ? this.settings.defaultWaitMs : waitToMs(options.wait, 'Lock wait');
-    const request = this.request(key, options, waitMs);
-    const lock = await this.obtain(request);
-    if (lock) return lock;
-    throw new LockNotAcquiredError(lockMessages.notAcquired(key, waitMs), key);
+  acquire(key: string, options: AcquireOptions = {}): Promise<Lock> {
+    return traceLock(
+      () => ({ operation: 'acquire', key }),
+      async () => {
+        const waitMs = options.wait === undefined ? this.settings.defaultWaitMs : waitToMs(options.wait, 'Lock wait');
+        const request = this.request(key, options, waitMs);
+        const lock = await this.obtain(request);
+        if (lock) return lock;
+        throw new LockNotAcquiredError(lockMessages.notAcquired(key, waitMs), key);
+      },
+    );
   }
 
   /**
@@ -92,8 +100,11 @@ export class LockService implements OnApplicationBootstrap, BeforeApplicationShu
    * holds it. Throws like `acquire` for anything else (`LockUnavailableError` while the Redis
    * circuit breaker is open: not `null`, which would claim someone holds it).
    */
-  async tryAcquire(key: string, options: TryAcquireOptions = {}): Promise<Lock | null> {
-    return this.obtain(this.request(key, options, 0));
+  tryAcquire(key: string, options: TryAcquireOptions = {}): Promise<Lock | null> {
+    return traceLock(
+      () => ({ operation: 'tryAcquire', key }),
+      async () => this.obtain(this.request(key, options, 0)),
+    );
   }
 
   /**
@@ -133,6 +144,11 @@ export class LockService implements OnApplicationBootstrap, BeforeApplicationShu
     throw new LockLostError(lockMessages.lostInCallback(lost.message, errorMessage(outcome.error)), key, {
       cause: outcome.error,
     });
+  }
+
+  /** Acquisitions, refusals, waits, losses and extensions of this process's locks since it started. */
+  stats(): LockStats {
+    return this.counters.snapshot();
   }
 
   /** Warns when the lock Redis may evict keys: an evicted lock key lets a second owner in. */
@@ -206,7 +222,10 @@ export class LockService implements OnApplicationBootstrap, BeforeApplicationShu
     const { names, signal } = request;
     signal?.throwIfAborted();
     const owner = randomBytes(16).toString('hex');
-    const deadline = performance.now() + request.waitMs;
+    const calledAt = performance.now();
+    const deadline = calledAt + request.waitMs;
+    // Whether an attempt found the lock held by another owner: the acquisition then waited for it.
+    let contended = false;
     const wakeup = new Wakeup(signal);
     let listening: 'not yet' | 'yes' | 'unavailable' = 'not yet';
     let stopListening: (() => void) | undefined;
@@ -235,13 +254,17 @@ export class LockService implements OnApplicationBootstrap, BeforeApplicationShu
           mayHold = true;
           signal?.throwIfAborted();
           const lock = this.hold(request, owner, attempt.fencingToken, startedAt);
-          if (lock) return lock;
+          if (lock) {
+            this.counters.recordAcquired(contended ? performance.now() - calledAt : undefined);
+            return lock;
+          }
           // The reply came back after the lock's validity: unusable, so give it back and go on.
           mayHold = await this.backend.release(names, owner).then(
             () => false,
             () => true,
           );
         }
+        if (attempt && !attempt.acquired) contended = true;
         const remainingMs = deadline - performance.now();
         if (remainingMs <= 0) {
           if (failure !== undefined) {
@@ -253,6 +276,7 @@ export class LockService implements OnApplicationBootstrap, BeforeApplicationShu
             throw failure;
           }
           if (mayHold) await this.backend.release(names, owner).catch(() => false);
+          this.counters.notAcquired++;
           return null;
         }
         if (listening === 'not yet') {
@@ -300,6 +324,7 @@ export class LockService implements OnApplicationBootstrap, BeforeApplicationShu
       names: request.names,
       owner,
       ttlMs: request.ttlMs,
+      counters: this.counters,
       onSettled: (lock: Lock) => this.held.delete(lock),
     };
     const lock = new Lock(context, fencingToken, startedAt, request.autoExtend);

@@ -1,9 +1,11 @@
 import { LockLostError } from '../cache.errors';
 import { lockMessages } from '../cache.messages';
+import { traceLock } from '../observability/cache-tracing';
 import { lockTtlToMs } from '../options/duration.util';
 import { errorMessage } from '../support/error-message';
 import type { LockBackend } from './lock-backend.interface';
 import type { LockNames } from './lock-names.util';
+import type { LockCounters } from './lock-stats';
 
 /**
  * Redis expires keys on its own clock; the holder's clock may run faster. Like Redlock, the holder
@@ -23,6 +25,8 @@ export interface LockContext {
   readonly names: LockNames;
   readonly owner: string;
   readonly ttlMs: number;
+  /** The issuing service's counters: losses and extensions are counted there. */
+  readonly counters: LockCounters;
   /** Called once, when the lock is released or lost and its clean-up is done. */
   readonly onSettled: (lock: Lock) => void;
 }
@@ -106,7 +110,34 @@ export class Lock {
    *   out before the extension returned, Redis refused (another owner, or the key is gone), or
    *   the call failed. Every case but the first aborts `signal` at once.
    */
-  async extend(ttl?: number): Promise<void> {
+  extend(ttl?: number): Promise<void> {
+    return traceLock(
+      () => ({ operation: 'extend', key: this.key }),
+      () => this.extendNow(ttl),
+    );
+  }
+
+  /**
+   * Releases the lock if this holder still holds it; resolves whether it did. `false` when it
+   * had already been released or lost (a lost lock is never reported as released); a key this
+   * holder still owns in Redis is deleted either way. Waiters are woken at once.
+   * @throws CacheUnavailableError | CacheTimeoutError when Redis could not be asked; the lock
+   *   then expires at the end of its TTL.
+   */
+  release(): Promise<boolean> {
+    return traceLock(
+      () => ({ operation: 'release', key: this.key }),
+      () => this.releaseNow(),
+    );
+  }
+
+  /** Gives the lock up because the application shuts down (internal, called by `LockService`). */
+  async abandon(): Promise<void> {
+    this.lose(lockMessages.lostAtShutdown(this.key), undefined, false);
+    await this.cleanup;
+  }
+
+  private async extendNow(ttl: number | undefined): Promise<void> {
     const ttlMs = ttl === undefined ? this.ttlMs : lockTtlToMs(ttl, 'Lock ttl');
     this.assertValid();
     // Taken at once, not on success: a watchdog tick firing while this call is in flight must
@@ -123,6 +154,7 @@ export class Lock {
     this.assertValid();
     if (!extended) throw this.lose(lockMessages.lostRefused(this.key));
     this.validUntil = startedAt + lockValidityMs(ttlMs);
+    this.context.counters.extended++;
     this.armExpiry();
     // The next tick a third of this TTL from now: the pending one may be too late for a shorter
     // TTL. Replies come back in the order the extensions were sent, so the last one to arrive
@@ -130,14 +162,7 @@ export class Lock {
     if (this.autoExtend && this.state === 'held') this.scheduleExtension();
   }
 
-  /**
-   * Releases the lock if this holder still holds it; resolves whether it did. `false` when it
-   * had already been released or lost (a lost lock is never reported as released); a key this
-   * holder still owns in Redis is deleted either way. Waiters are woken at once.
-   * @throws CacheUnavailableError | CacheTimeoutError when Redis could not be asked; the lock
-   *   then expires at the end of its TTL.
-   */
-  async release(): Promise<boolean> {
+  private async releaseNow(): Promise<boolean> {
     if (this.state === 'released') return false;
     if (this.state === 'held' && performance.now() >= this.validUntil) this.lose(lockMessages.lostExpired(this.key));
     if (this.state === 'lost') {
@@ -166,12 +191,6 @@ export class Lock {
     return true;
   }
 
-  /** Gives the lock up because the application shuts down (internal, called by `LockService`). */
-  async abandon(): Promise<void> {
-    this.lose(lockMessages.lostAtShutdown(this.key));
-    await this.cleanup;
-  }
-
   /** Throws when the lock cannot be used any more, marking it lost if its validity ran out. */
   private assertValid(): void {
     if (this.state === 'held' && performance.now() >= this.validUntil) this.lose(lockMessages.lostExpired(this.key));
@@ -181,10 +200,12 @@ export class Lock {
 
   /**
    * Marks a held lock lost: aborts `signal`, stops the timers and deletes the key if it is still
-   * ours. Returns the loss (the first one, when called again).
+   * ours. Returns the loss (the first one, when called again). `counted` is false for a lock
+   * given up at shutdown: that is not a loss an operator needs to hear about.
    */
-  private lose(message: string, cause?: unknown): LockLostError {
+  private lose(message: string, cause?: unknown, counted = true): LockLostError {
     if (this.state === 'held') {
+      if (counted) this.context.counters.lost++;
       this.controller.abort(new LockLostError(message, this.key, cause === undefined ? undefined : { cause }));
       this.cleanup = this.context.backend.release(this.context.names, this.context.owner).then(
         () => undefined,
