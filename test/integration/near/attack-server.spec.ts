@@ -59,6 +59,20 @@ describe('Server-wide events', () => {
     await expect(onB.get('k')).resolves.toBeUndefined();
   });
 
+
+  it('SCRIPT FLUSH and FLUSHALL ASYNC: tagged fills still land, and a flush clears every near copy', async () => {
+    const [a, b] = [await instance(), await instance()];
+    const [onA, onB] = [a.registry.get(NEAR), b.registry.get(NEAR)];
+    await onA.set('k', 'v1', { tags: ['org:1'] });
+    await readUntilKept(onB, 'k');
+    await raw.script('FLUSH');
+    await onA.invalidateTags(['org:1']);
+    await waitFor('B to drop k', async () => (await onB.get('k')) === undefined);
+    await expect(onA.getOrSet('k', async () => 'v2', { tags: ['org:1'] })).resolves.toBe('v2');
+    await expect(readUntilKept(onB, 'k')).resolves.toBe('v2');
+    await raw.flushall('ASYNC');
+    await waitFor('B to drop k after the flush', async () => (await onB.get('k')) === undefined);
+  });
 });
 
 describe('Channel failures on a Redis of its own', () => {
