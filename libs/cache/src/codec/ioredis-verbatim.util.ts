@@ -10,23 +10,17 @@ import { dirname, join } from 'node:path';
  *
  * @param ioredisEntry the resolved main file of the ioredis package the application installed
  */
-export function instantiateIoredisVerbatimString(ioredisEntry: string | undefined = resolveIoredis()): void {
-  if (ioredisEntry === undefined) return;
-  const file = join(dirname(ioredisEntry), 'resp', 'verbatim-string.js');
-  if (!existsSync(file)) return;
+export function instantiateIoredisVerbatimString(ioredisEntry?: string): void {
   try {
+    // A bundler may hand back a module id instead of a path: then there is no file to look at.
+    const entry: unknown = ioredisEntry ?? require.resolve('ioredis');
+    if (typeof entry !== 'string') return;
+    const file = join(dirname(entry), 'resp', 'verbatim-string.js');
+    if (!existsSync(file)) return;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { VerbatimString } = require(file) as { VerbatimString?: new (format: string, value: string) => unknown };
     if (typeof VerbatimString === 'function') new VerbatimString('txt', '');
   } catch {
-    // Only a speed-up: an ioredis whose file no longer looks like this is left alone.
-  }
-}
-
-function resolveIoredis(): string | undefined {
-  try {
-    return require.resolve('ioredis');
-  } catch {
-    return undefined;
+    // Only a speed-up: an ioredis that cannot be found, or whose file no longer looks like this, is left alone.
   }
 }
