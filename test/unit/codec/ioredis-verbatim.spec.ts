@@ -54,6 +54,13 @@ describe('instantiateIoredisVerbatimString', () => {
     });
   });
 
+  it('ignores what a bundler resolves ioredis to when it is not a path (a module id)', () => {
+    withCountingVerbatim((util, constructed) => {
+      expect(() => util.instantiateIoredisVerbatimString(42 as unknown as string)).not.toThrow();
+      expect(constructed()).toBe(0);
+    });
+  });
+
   it('runs against the real ioredis 6 file', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const util = require(UTIL) as Util;
