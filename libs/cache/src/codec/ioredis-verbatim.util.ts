@@ -12,15 +12,13 @@ import { dirname, join } from 'node:path';
  */
 export function instantiateIoredisVerbatimString(ioredisEntry?: string): void {
   try {
-    // A bundler may hand back a module id instead of a path: then there is no file to look at.
-    const entry: unknown = ioredisEntry ?? require.resolve('ioredis');
-    if (typeof entry !== 'string') return;
-    const file = join(dirname(entry), 'resp', 'verbatim-string.js');
+    const file = join(dirname(ioredisEntry ?? require.resolve('ioredis')), 'resp', 'verbatim-string.js');
     if (!existsSync(file)) return;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { VerbatimString } = require(file) as { VerbatimString?: new (format: string, value: string) => unknown };
-    if (typeof VerbatimString === 'function') new VerbatimString('txt', '');
+    const { VerbatimString } = require(file) as { VerbatimString: new (format: string, value: string) => unknown };
+    new VerbatimString('txt', '');
   } catch {
-    // Only a speed-up: an ioredis that cannot be found, or whose file no longer looks like this, is left alone.
+    // Only a speed-up: an ioredis that resolves to no path (a bundler's module id) or whose file
+    // no longer looks like this is left alone.
   }
 }
