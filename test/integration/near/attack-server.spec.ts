@@ -116,6 +116,19 @@ describe('Channel failures on a Redis of its own', () => {
     await raw.call('ACL', 'DELUSER', 'notrack');
   });
 
+  it('an ACL user without PING (the heartbeat): the channel does not reconnect in a loop', async () => {
+    await raw.call('ACL', 'SETUSER', 'noping', 'on', '>pw', '~*', '&*', '+@all', '-ping');
+    const url = `redis://noping:pw@127.0.0.1:${server.port}`;
+    const b = await instance(url);
+    const connections = async () => Number(/total_connections_received:(\d+)/.exec(await raw.info('stats'))![1]);
+    const before = await connections();
+    await sleep(2500);
+    const reconnects = (await connections()) - before;
+    await raw.call('ACL', 'DELUSER', 'noping');
+    expect(channelOf(b).isUp).toBe(false);
+    expect(reconnects).toBeLessThanOrEqual(1);
+  });
+
   it('CLIENT KILL TYPE pubsub: B is cleared, serves no old value, and keeps values again once re-armed', async () => {
     const [a, b] = [await instance(), await instance()];
     const [onA, onB] = [a.registry.get(NEAR), b.registry.get(NEAR)];

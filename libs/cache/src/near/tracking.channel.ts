@@ -109,6 +109,9 @@ export class TrackingChannel implements InvalidationChannel {
   private async arm(connection: RedisConnection): Promise<void> {
     try {
       const id = await connection.client('ID');
+      // The heartbeat's command, tried once here: a user who may not PING would otherwise be
+      // armed, fail its first heartbeat and reconnect, twice a second, for good.
+      await connection.ping();
       const prefixes = this.prefixes.flatMap((prefix) => ['PREFIX', prefix]);
       await connection.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', String(id), 'BCAST', ...prefixes);
       await connection.subscribe(INVALIDATIONS);
