@@ -92,3 +92,50 @@ describe('Keys that are not well-formed UTF-16', () => {
     await held;
   });
 });
+
+describe('Hostile keys and scopes in the near cache', () => {
+  it('scoped keys that differ only past 200 characters stay apart on every instance, and a write to one drops only it', async () => {
+    const [a, b] = [await instance(), await instance()];
+    const long = 'x'.repeat(250);
+    const [one, two] = [`${long}-1`, `${long}-2`];
+    await a.set(one, 'acme 1', { scope: 'acme' });
+    await a.set(two, 'acme 2', { scope: 'acme' });
+    await a.set(one, 'globex 1', { scope: 'globex' });
+    await caughtUp(a, b);
+    for (const [key, scope, value] of [[one, 'acme', 'acme 1'], [two, 'acme', 'acme 2'], [one, 'globex', 'globex 1']] as const) {
+      await expect(readUntilKept(b, key, { scope })).resolves.toBe(value);
+    }
+    await expect(b.get(one)).resolves.toBeUndefined();
+    await a.set(one, 'acme 1 v2', { scope: 'acme' });
+    await caughtUp(a, b);
+    await expect(b.get(one, { scope: 'acme' })).resolves.toBe('acme 1 v2');
+    const hits = b.stats().l1Hits;
+    await expect(b.get(two, { scope: 'acme' })).resolves.toBe('acme 2');
+    await expect(b.get(one, { scope: 'globex' })).resolves.toBe('globex 1');
+    expect(b.stats().l1Hits).toBe(hits + 2);
+  });
+
+  it('a pattern invalidation with glob characters in an id removes only that id, here and on B', async () => {
+    const [a, b] = [await instance(), await instance()];
+    await a.set('org:*:rules', 'star org');
+    await a.set('org:acme:rules', 'acme');
+    await caughtUp(a, b);
+    await readUntilKept(b, 'org:*:rules');
+    await readUntilKept(b, 'org:acme:rules');
+    await a.invalidatePattern('org:\\*:*');
+    await caughtUp(a, b);
+    await expect(b.get('org:*:rules')).resolves.toBeUndefined();
+    const hits = b.stats().l1Hits;
+    await expect(b.get('org:acme:rules')).resolves.toBe('acme');
+    expect(b.stats().l1Hits).toBe(hits + 1);
+  });
+
+  it('an unscoped key spelled like a scoped entry is refused, so it cannot reach a tenant\'s near copy', async () => {
+    const b = await instance();
+    await b.set('k', 'acme secret', { scope: 'acme' });
+    await readUntilKept(b, 'k', { scope: 'acme' });
+    const scopedKey = b.fullKey('k', 'acme').slice(b.fullKey('x').length - 1);
+    await expect(b.get(scopedKey)).rejects.toThrow();
+    await expect(b.getMany([scopedKey])).rejects.toThrow();
+  });
+});
