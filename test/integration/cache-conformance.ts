@@ -495,6 +495,16 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
         misses: 0,
         hitRatio: 0,
         errors: 0,
+        errorsByKind: {
+          timeout: 0,
+          unavailable: 0,
+          circuitOpen: 0,
+          overloaded: 0,
+          command: 0,
+          serialization: 0,
+          corruptEntry: 0,
+          other: 0,
+        },
         loads: 0,
         corruptEntries: 0,
         staleFillsDiscarded: 0,
@@ -521,6 +531,7 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
       await cache.getOrSet('c', () => () => 'unserializable'); // miss + load + error
 
       expect(cache.stats()).toMatchObject({ hits: 3, misses: 3, hitRatio: 0.5, loads: 2, errors: 1 });
+      expect(cache.stats().errorsByKind).toMatchObject({ serialization: 1, other: 0 });
       expect(app.peer.stats()).toMatchObject({ hits: 0, misses: 0, loads: 0, errors: 0 });
     });
   });

@@ -52,6 +52,7 @@ export type {
   TagSource,
 } from './caches/cache.service';
 export type { CacheStats } from './caches/cache-stats';
+export type { CacheErrorKind } from './caches/cache-error-kind';
 export { ElileKeyvStore } from './keyv/elile-keyv.store';
 export type { ElileKeyvEntry } from './keyv/elile-keyv.store';
 export { CacheRegistry } from './caches/cache.registry';

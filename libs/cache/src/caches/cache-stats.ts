@@ -1,3 +1,5 @@
+import { type CacheErrorKind, classifyCacheError } from './cache-error-kind';
+
 /** Counters of one cache domain since the process started. */
 export interface CacheStats {
   /** Reads answered from the cache. */
@@ -8,6 +10,8 @@ export interface CacheStats {
   readonly hitRatio: number;
   /** Cache operations that failed (Redis down or slow, unserializable value, corrupt entry). */
   readonly errors: number;
+  /** `errors` by what went wrong (see `CacheErrorKind`); the kinds add up to `errors`. */
+  readonly errorsByKind: Readonly<Record<CacheErrorKind, number>>;
   /** Loader runs of `getOrSet`. */
   readonly loads: number;
   /** Entries that did not decode; each was deleted and read as a miss. */
@@ -56,6 +60,16 @@ export class CacheCounters {
   hits = 0;
   misses = 0;
   errors = 0;
+  /** Every kind but `other`, which is what `errors` holds beyond them. */
+  readonly errorKinds: Record<Exclude<CacheErrorKind, 'other'>, number> = {
+    timeout: 0,
+    unavailable: 0,
+    circuitOpen: 0,
+    overloaded: 0,
+    command: 0,
+    serialization: 0,
+    corruptEntry: 0,
+  };
   loads = 0;
   corruptEntries = 0;
   staleFillsDiscarded = 0;
@@ -72,6 +86,12 @@ export class CacheCounters {
   refreshErrors = 0;
   staleServed = 0;
 
+  /** Counts a failure (already counted in `errors`) under the kind its error tells, if any. */
+  countKind(error: unknown): void {
+    const kind = classifyCacheError(error);
+    if (kind) this.errorKinds[kind]++;
+  }
+
   snapshot(): CacheStats {
     const reads = this.hits + this.misses;
     return {
@@ -79,6 +99,7 @@ export class CacheCounters {
       misses: this.misses,
       hitRatio: reads === 0 ? 0 : this.hits / reads,
       errors: this.errors,
+      errorsByKind: { ...this.errorKinds, other: this.errors - sumOf(this.errorKinds) },
       loads: this.loads,
       corruptEntries: this.corruptEntries,
       staleFillsDiscarded: this.staleFillsDiscarded,
@@ -96,4 +117,8 @@ export class CacheCounters {
       staleServed: this.staleServed,
     };
   }
+}
+
+function sumOf(counts: Readonly<Record<string, number>>): number {
+  return Object.values(counts).reduce((sum, count) => sum + count, 0);
 }

@@ -864,6 +864,7 @@ export class CacheService<T = unknown> {
   private dropCorrupt(fullKey: string, entry: Buffer, error: CacheDecodeError): void {
     this.counters.corruptEntries++;
     this.counters.errors++;
+    this.counters.errorKinds.corruptEntry++;
     this.log.warn('corrupt', messages.corruptEntry(this.domain.name, error.message));
     // Only these exact bytes: a valid value written meanwhile must survive. Commands on one
     // connection run in order, so a lease taken right after this sees the key already cleared.
@@ -874,6 +875,7 @@ export class CacheService<T = unknown> {
 
   private degrade(operation: string, error: unknown): void {
     this.counters.errors++;
+    this.counters.countKind(error);
     if (error instanceof CacheOverloadedError) this.counters.overloaded++;
     if ((error as CacheError | undefined)?.code === 'ELILE_CACHE_CIRCUIT_OPEN') this.counters.circuitOpen++;
     this.log.warn(operation, messages.cacheDegraded(this.domain.name, operation, reasonOf(error)));
@@ -881,6 +883,7 @@ export class CacheService<T = unknown> {
 
   private degradeWrite(operation: string, error: unknown): void {
     this.counters.errors++;
+    this.counters.countKind(error);
     if (error instanceof CacheOverloadedError) this.counters.overloaded++;
     if ((error as CacheError | undefined)?.code === 'ELILE_CACHE_CIRCUIT_OPEN') this.counters.circuitOpen++;
     this.log.warn(`${operation}:write`, messages.cacheWriteFailed(this.domain.name, operation, reasonOf(error)));

@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable } from '@nestjs/common';
 import { CACHE_OPTIONS, CACHE_STORE } from '../cache.constants';
 import { CacheRegistry } from '../caches/cache.registry';
+import type { CacheErrorKind } from '../caches/cache-error-kind';
 import type { CacheStats } from '../caches/cache-stats';
 import { EntryCodec, LEASED } from '../codec/entry-codec';
 import type { ResolvedCacheOptions } from '../options/resolve-options';
@@ -27,7 +28,7 @@ export interface ProbeKeyOptions {
   scope?: string;
 }
 
-type Counter = Exclude<keyof CacheStats, 'hitRatio'>;
+type Counter = Exclude<keyof CacheStats, 'hitRatio' | 'errorsByKind'>;
 const COUNTERS: readonly Counter[] = [
   'hits',
   'misses',
@@ -89,8 +90,11 @@ export class CacheProbe {
     const now = this.registry.get(domain).stats();
     const base = this.baselines.get(domain) ?? now;
     const counts = Object.fromEntries(COUNTERS.map((name) => [name, now[name] - base[name]])) as Record<Counter, number>;
+    const errorsByKind = Object.fromEntries(
+      Object.entries(now.errorsByKind).map(([kind, count]) => [kind, count - base.errorsByKind[kind as CacheErrorKind]]),
+    ) as CacheStats['errorsByKind'];
     const reads = counts.hits + counts.misses;
-    return { ...counts, hitRatio: reads === 0 ? 0 : counts.hits / reads };
+    return { ...counts, errorsByKind, hitRatio: reads === 0 ? 0 : counts.hits / reads };
   }
 
   /** Deletes every entry of every domain and sets the counters back to zero. */
