@@ -89,6 +89,11 @@ describe('the circuit breaker of the Redis connection', () => {
     proxy.release();
     await waitFor('the breaker to close', () => app.redis.breakerStatus().state === 'closed', 10_000);
     await expect(app.main.get('k')).resolves.toBe('cached');
+    // Every failed probe went back to open; the last probe closed it.
+    const { transitions } = app.redis.breakerStatus();
+    expect(transitions.closed).toBe(1);
+    expect(transitions['half-open']).toBeGreaterThanOrEqual(1);
+    expect(transitions.open).toBe(transitions['half-open']);
     expect(logger.text()).toContain('Redis circuit breaker half-open');
     expect(logger.text()).toMatch(/Redis circuit breaker closed: redis:\/\/127\.0\.0\.1:\d+\/0 answered after \d+\.\d s open/);
   });
@@ -103,7 +108,12 @@ describe('the circuit breaker of the Redis connection', () => {
     // commands fail at once, but the reconnected socket hangs again: most calls wait.
     expect(calls.every((call) => call.result.status === 'fulfilled')).toBe(true);
     expect(calls.filter((call) => call.ms >= 190).length).toBeGreaterThanOrEqual(3);
-    expect(app.redis.breakerStatus()).toEqual({ state: 'disabled', opened: 0, refused: 0 });
+    expect(app.redis.breakerStatus()).toEqual({
+      state: 'disabled',
+      opened: 0,
+      refused: 0,
+      transitions: { open: 0, 'half-open': 0, closed: 0 },
+    });
   });
 
   it('error replies do not open it: Redis answered', async () => {

@@ -18,6 +18,11 @@ export interface BreakerStatus {
   readonly opened: number;
   /** Commands refused without being sent because it was open or half-open. */
   readonly refused: number;
+  /**
+   * State changes since the process started, by the state entered: `open` also counts each failed
+   * probe (half-open back to open), `half-open` each probe.
+   */
+  readonly transitions: Readonly<Record<'open' | 'half-open' | 'closed', number>>;
 }
 
 /** What the connection is told about state changes: one call per change, never per command. */
@@ -52,6 +57,7 @@ export class ConnectionBreaker {
   private stopped = false;
   private openings = 0;
   private refusals = 0;
+  private readonly transitions = { open: 0, 'half-open': 0, closed: 0 };
   private readonly halfOpenAfterMs: number;
 
   constructor(
@@ -68,6 +74,7 @@ export class ConnectionBreaker {
     });
     this.policy.onBreak((reason) => this.onOpen(reason));
     this.policy.onHalfOpen(() => {
+      this.transitions['half-open']++;
       if (this.probes === 1) this.listener.halfOpen();
     });
     this.policy.onReset(() => this.onClose());
@@ -98,7 +105,7 @@ export class ConnectionBreaker {
   }
 
   get status(): BreakerStatus {
-    return { state: this.state, opened: this.openings, refused: this.refusals };
+    return { state: this.state, opened: this.openings, refused: this.refusals, transitions: { ...this.transitions } };
   }
 
   private get state(): BreakerState {
@@ -119,6 +126,7 @@ export class ConnectionBreaker {
   }
 
   private onOpen(reason: unknown): void {
+    this.transitions.open++;
     if (this.openedAt === undefined) {
       this.openedAt = performance.now();
       this.probes = 0;
@@ -129,6 +137,7 @@ export class ConnectionBreaker {
   }
 
   private onClose(): void {
+    this.transitions.closed++;
     const openForMs = this.openedAt === undefined ? 0 : performance.now() - this.openedAt;
     this.openedAt = undefined;
     this.listener.closed(openForMs, this.probes);

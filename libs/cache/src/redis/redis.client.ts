@@ -106,7 +106,7 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
 
   /** The circuit breaker's state, openings and refusals (`disabled` without one, or in memory mode). */
   breakerStatus(): BreakerStatus {
-    return this.breaker?.status ?? { state: 'disabled', opened: 0, refused: 0 };
+    return this.breaker?.status ?? { state: 'disabled', opened: 0, refused: 0, transitions: { open: 0, 'half-open': 0, closed: 0 } };
   }
 
   /**
