@@ -673,7 +673,8 @@ export class CacheService<T = unknown> {
     try {
       await this.store.replaceIf(fullKey, lease, replaced, graceLeftMs);
     } catch {
-      // The lease expires by itself within leaseTtl; the stale value is then gone with it.
+      // The lease expires by itself within leaseTtl, and the stale value with it.
+      this.fleet.orphaned(fullKey, lease);
     }
   }
 
@@ -723,6 +724,7 @@ export class CacheService<T = unknown> {
       return 'refused';
     } catch (error) {
       this.degradeWrite(operation, error);
+      this.fleet.orphaned(fullKey, lease);
       return 'failed';
     }
   }
@@ -731,7 +733,9 @@ export class CacheService<T = unknown> {
     try {
       await this.store.replaceIf(fullKey, lease, undefined, 0);
     } catch {
-      // The lease expires by itself within leaseTtl; until then other readers load from the source.
+      // It expires by itself within leaseTtl; until then this process's misses take it over, and
+      // other processes' wait for it at most that long.
+      this.fleet.orphaned(fullKey, lease);
     }
   }
 

@@ -19,6 +19,9 @@ export type Claim<T> =
    */
   | { readonly unstored: true; readonly stale?: { value: T } };
 
+/** Orphaned leases remembered per process (see FleetSingleFlight.orphans). */
+const MAX_ORPHANS = 10_000;
+
 /** Decodes what a key holds: a value, a lease (`LEASED`), or `undefined` for bytes that do not decode. */
 export type HeldDecoder<T> = (fullKey: string, held: Buffer) => T | typeof LEASED | undefined;
 
@@ -33,6 +36,13 @@ export type HeldDecoder<T> = (fullKey: string, held: Buffer) => T | typeof LEASE
  * Waiting needs the channel: while it is down a change could go unheard, and misses load at once.
  */
 export class FleetSingleFlight<T> {
+  /**
+   * Leases this process took but could not fill or give back (Redis failed at that moment), by
+   * key: no one will ever fill them, so a miss meeting one takes it over instead of waiting for
+   * it to expire. Bounded: a lease outlives none of its entries by more than its TTL.
+   */
+  private readonly orphans = new Map<string, { lease: Buffer; until: number }>();
+
   constructor(
     private readonly store: CacheStore,
     private readonly entries: EntryCodec,
@@ -62,6 +72,17 @@ export class FleetSingleFlight<T> {
           return { unstored: true };
         }
         if (held === undefined) return { lease };
+        if (this.isOrphan(fullKey, held)) {
+          let adopted: boolean;
+          try {
+            adopted = await this.store.replaceIf(fullKey, held, lease, this.leaseTtlMs);
+          } catch (error) {
+            this.onStoreError(error);
+            return { unstored: true };
+          }
+          if (adopted) return { lease };
+          continue;
+        }
         const value = this.decodeHeld(fullKey, held);
         if (value !== LEASED && value !== undefined && this.isStale(held)) {
           // Only these exact bytes: a fresh value written meanwhile must not be replaced.
@@ -94,5 +115,27 @@ export class FleetSingleFlight<T> {
         watch?.dispose();
       }
     }
+  }
+
+  /** Records a lease of this process left in the store: its fill or release failed. */
+  orphaned(fullKey: string, lease: Buffer): void {
+    const now = performance.now();
+    if (this.orphans.size >= MAX_ORPHANS) {
+      for (const [key, { until }] of this.orphans) if (until <= now) this.orphans.delete(key);
+      // Still full: the oldest goes (it is the first to expire anyway).
+      if (this.orphans.size >= MAX_ORPHANS) this.orphans.delete(this.orphans.keys().next().value!);
+    }
+    this.orphans.set(fullKey, { lease, until: now + this.leaseTtlMs });
+  }
+
+  private isOrphan(fullKey: string, held: Buffer): boolean {
+    const orphan = this.orphans.get(fullKey);
+    if (orphan === undefined) return false;
+    if (orphan.until <= performance.now() || !orphan.lease.equals(held)) {
+      if (orphan.until <= performance.now()) this.orphans.delete(fullKey);
+      return false;
+    }
+    this.orphans.delete(fullKey);
+    return true;
   }
 }
