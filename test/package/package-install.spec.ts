@@ -55,9 +55,13 @@ const APPS: AppSpec[] = [
   },
 ];
 
-/** The machine's Node (the one running jest) and the current LTS lines, from the npm registry. */
+/**
+ * The machine's Node (the one running jest), the floors of `engines` on the 20 and 22 lines (the
+ * first releases that load Nest 12's ES modules with `require`) and the current LTS lines, from the
+ * npm registry.
+ */
 const MACHINE = `${process.version} (this machine's)`;
-const NODE_VERSIONS = [MACHINE, '24.22.3', '26.12.1'];
+const NODE_VERSIONS = [MACHINE, '20.19.0', '22.12.0', '24.22.3', '26.12.1'];
 
 const SETUP_TIMEOUT_MS = 15 * 60_000;
 const BOOT_TIMEOUT_MS = 60_000;
