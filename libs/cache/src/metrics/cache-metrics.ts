@@ -1,0 +1,58 @@
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { register, type Registry } from 'prom-client';
+import { CacheConfigurationError } from '../cache.errors';
+import { CacheRegistry } from '../caches/cache.registry';
+import { LockService } from '../lock/lock.service';
+import { RedisClient } from '../redis/redis.client';
+import type { RedisConnection } from '../redis/redis-connection.factory';
+import { registerChannelMetrics } from './channel-metrics';
+import type { CacheMetricsOptions } from './cache-metrics-options.interface';
+import { CACHE_METRICS_OPTIONS } from './cache-metrics.module-definition';
+import { registerRedisCommandMetrics } from './redis-command-metrics';
+import { registerStatsMetrics } from './stats-metrics';
+
+/**
+ * The cache's Prometheus metrics (`elile_cache_*`), on the registry given to
+ * `CacheMetricsModule.forRoot` (prom-client's global one by default): registered at module init,
+ * removed and unsubscribed at application shutdown, so a second application in the same process
+ * can register them again. Serve `registry.metrics()` from a controller.
+ */
+@Injectable()
+export class CacheMetrics implements OnModuleInit, OnApplicationShutdown {
+  /** The registry the metrics are on. */
+  readonly registry: Registry;
+  private names: string[] = [];
+  private unsubscribes: Array<() => void> = [];
+
+  constructor(
+    @Inject(CACHE_METRICS_OPTIONS) options: CacheMetricsOptions,
+    private readonly caches: CacheRegistry,
+    private readonly locks: LockService,
+    private readonly redis: RedisClient,
+  ) {
+    this.registry = options.registry ?? register;
+  }
+
+  onModuleInit(): void {
+    const channels = registerChannelMetrics(this.registry);
+    const commands = registerRedisCommandMetrics(this.registry, this.connection());
+    const stats = registerStatsMetrics(this.registry, { caches: this.caches, locks: this.locks, redis: this.redis });
+    this.names = [...stats, ...channels.names, commands.name];
+    this.unsubscribes = [channels.unsubscribe, commands.unsubscribe];
+  }
+
+  onApplicationShutdown(): void {
+    for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
+    for (const name of this.names.splice(0)) this.registry.removeSingleMetric(name);
+  }
+
+  /** The module's Redis connection; undefined with the memory store, which has none. */
+  private connection(): RedisConnection | undefined {
+    try {
+      return this.redis.connection;
+    } catch (error) {
+      if (error instanceof CacheConfigurationError) return undefined;
+      throw error;
+    }
+  }
+}

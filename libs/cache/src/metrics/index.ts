@@ -1,0 +1,3 @@
+export { CacheMetricsModule } from './cache-metrics.module';
+export { CacheMetrics } from './cache-metrics';
+export type { CacheMetricsOptions } from './cache-metrics-options.interface';
