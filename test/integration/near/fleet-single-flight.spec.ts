@@ -39,8 +39,11 @@ describe.each(['getOrSet', 'cacheable'] as const)('Fleet-wide single flight thro
     const values = new Set(reports.flatMap((report) => report.values));
     expect(values.size).toBe(1);
     expect(reports.reduce((sum, report) => sum + report.loads, 0)).toBe(1);
-    // Every process but the loader's waited for its fill rather than loading.
-    expect(reports.reduce((sum, report) => sum + report.fleetWaits, 0)).toBe(PROCESSES - 1);
+    // The other processes waited for its fill rather than loading (one that started after the
+    // fill had landed just read it).
+    const waits = reports.reduce((sum, report) => sum + report.fleetWaits, 0);
+    expect(waits).toBeGreaterThanOrEqual(1);
+    expect(waits).toBeLessThanOrEqual(PROCESSES - 1);
     const slowest = Math.max(...reports.map((report) => report.slowestMs));
     console.log(
       `fleet single flight (${via}): ${PROCESSES * CALLERS_PER_PROCESS} callers, 1 loader run; ` +

@@ -525,6 +525,7 @@ describe('resolveCacheOptions: near cache, refresh-ahead and fleet single flight
     ['an unknown setting', { size: 5 }, /domains\.screening\.l1\.size.*maxEntries/],
     ['zero entries', { maxEntries: 0 }, /domains\.screening\.l1\.maxEntries/],
     ['a negative TTL', { ttl: -1 }, /domains\.screening\.l1\.ttl/],
+    ['more entries than lru-cache can index', { maxEntries: 2 ** 32 }, /domains\.screening\.l1\.maxEntries.*1 to 10000000/],
   ])('refuses an l1 that is %s', (_what, l1, message) => {
     expect(() => resolveCacheOptions({ domains: { screening: { l1: l1 as never } } })).toThrow(message);
   });

@@ -17,7 +17,7 @@ import { INTERNAL_KEY_PREFIX } from '../cache.constants';
 import { entryKey, GENERATED_KEY, type GeneratedKeyOption } from './cache-keys';
 import { FailSafe } from './fail-safe';
 import { FleetSingleFlight } from './fleet-single-flight';
-import { inRefreshWindow, RefreshesInFlight } from './refresh-ahead';
+import { inRefreshWindow, RefreshesInFlight, settleWithin, TIMED_OUT } from './refresh-ahead';
 import { SingleFlight } from './single-flight';
 
 /** Tags of an entry, or a function computing them from the value. */
@@ -140,7 +140,7 @@ export class CacheService<T = unknown> {
   private readonly tagPrefix: string;
   private readonly near?: NearCache<T>;
   private readonly fleet: FleetSingleFlight<T>;
-  private readonly refreshes = new RefreshesInFlight();
+  private readonly refreshes: RefreshesInFlight;
   private readonly failSafe: FailSafe;
 
   /**
@@ -162,6 +162,8 @@ export class CacheService<T = unknown> {
     this.tagPrefix = `${namespace}${INTERNAL_KEY_PREFIX}${domain.name}:`;
     this.log = new RateLimitedLogger(new Logger(`ElileCache:${domain.name}`));
     this.failSafe = new FailSafe(domain.graceMs ?? 0, domain.softTimeoutMs, this.counters);
+    // A refresh is bounded by the lease TTL, and so is the pause before the next attempt.
+    this.refreshes = new RefreshesInFlight(leaseTtlMs);
     if (domain.l1 && coherence) {
       const decode = (bytes: Buffer) => entries.decode(bytes) as T;
       this.near = new NearCache<T>(domain.l1, coherence.channel, this.counters, decode, this.failSafe);
@@ -363,8 +365,9 @@ export class CacheService<T = unknown> {
       if (inRefreshWindow(near.timing, refreshAhead)) this.refreshLater(fullKey, loader, ttlMs, refreshAhead!, options);
       return near.value;
     }
-    // Fail-safe: a stale copy kept in process is the fallback while Redis cannot be read.
-    let fallback = near && { value: near.value };
+    // Fail-safe: a stale copy kept in process is the fallback only while Redis cannot be read;
+    // once Redis answers, what it holds decides (a key it no longer holds was deleted).
+    const nearFallback = near && { value: near.value };
     const softTimeoutMs = this.softTimeoutMs(options.softTimeout);
     // Hits skip the single-flight bookkeeping; only misses (and failures) are shared.
     const watch = this.watchForNear(fullKey);
@@ -375,13 +378,13 @@ export class CacheService<T = unknown> {
       watch?.dispose();
       this.degrade('getOrSet', error);
       return this.loads.run(fullKey, () =>
-        this.failSafe.serve(this.load(loader, fullKey, 'unavailable'), fallback, softTimeoutMs),
+        this.failSafe.serve(this.load(loader, fullKey, 'unavailable'), nearFallback, softTimeoutMs),
       );
     }
     const cached = this.decodeRead(fullKey, entry);
     if (cached === MISS) {
       watch?.dispose();
-      if (entry && this.failSafe.graceMs > 0) fallback = this.staleValue(fullKey, entry) ?? fallback;
+      const fallback = entry && this.failSafe.graceMs > 0 ? this.staleValue(fullKey, entry) : undefined;
       const waitMs = this.fleetWaitMs(options.wait);
       return this.loads.run(fullKey, () =>
         this.fillThrough(fullKey, loader, ttlMs, waitMs, options, fallback, softTimeoutMs),
@@ -822,9 +825,12 @@ export class CacheService<T = unknown> {
           const current = await this.store.get(fullKey);
           // Gone, or already rewritten (by another instance's refresh, say): nothing to refresh.
           if (!current || !inRefreshWindow(this.entries.timingOf(current), ratio)) return;
-          let value: T;
+          let value: T | typeof TIMED_OUT;
           try {
-            value = await this.load(loader, fullKey, 'refresh');
+            // Past its lease a refresh could no longer be told from one that began after an
+            // invalidation: its result is dropped.
+            value = await settleWithin(this.load(loader, fullKey, 'refresh'), this.leaseTtlMs);
+            if (value === TIMED_OUT) throw new Error(nearMessages.refreshTimedOut(this.leaseTtlMs));
           } catch (error) {
             this.counters.refreshErrors++;
             this.log.warn('refresh', nearMessages.refreshFailed(this.domain.name, reasonOf(error)));

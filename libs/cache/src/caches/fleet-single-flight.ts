@@ -56,8 +56,9 @@ export class FleetSingleFlight<T> {
   ) {}
 
   async claim(fullKey: string, waitMs: number): Promise<Claim<T>> {
-    const waitUntil = performance.now() + waitMs;
-    let waited = false;
+    let waitUntil = performance.now() + waitMs;
+    /** The lease waited for, once waited. */
+    let waitedFor: Buffer | undefined;
     for (;;) {
       const lease = this.entries.newLease();
       // Taken before the command is sent: a fill landing between its answer and the wait below
@@ -97,20 +98,23 @@ export class FleetSingleFlight<T> {
           continue;
         }
         if (value !== LEASED && value !== undefined) {
-          if (waited) this.counters.fleetWaits++;
+          if (waitedFor !== undefined) this.counters.fleetWaits++;
           return { value };
         }
         // Bytes that do not decode were dropped by the decoder; loading is all that is left.
+        // So is a second holder after the first gave its lease back without a value (its
+        // result was not to be stored, or its loader failed): waiting for each in turn would
+        // run the fleet's loads one at a time, on every request for such a key.
         const remainingMs = waitUntil - performance.now();
-        if (value === undefined || !watch || remainingMs <= 0) {
-          if (waited) this.counters.fleetWaitTimeouts++;
+        const anotherHolder = waitedFor !== undefined && !waitedFor.equals(held);
+        if (value === undefined || !watch || remainingMs <= 0 || anotherHolder) {
+          if (waitedFor !== undefined && !anotherHolder) this.counters.fleetWaitTimeouts++;
           return { unstored: true };
         }
-        waited = true;
-        if (!(await watch.changedWithin(remainingMs))) {
-          this.counters.fleetWaitTimeouts++;
-          return { unstored: true };
-        }
+        waitedFor = held;
+        // Run out: one last look (below), in case the lease expired without Redis announcing it
+        // yet (its active expiry samples keys), so that the key can still be filled.
+        if (!(await watch.changedWithin(remainingMs))) waitUntil = performance.now();
       } finally {
         watch?.dispose();
       }

@@ -368,7 +368,8 @@ function resolveL1(l1: CacheDomainOptions['l1'], domain: string): NearCacheSetti
   if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) fail(nearMessages.badL1(domain, describe(l1)));
   assertKnownKeys(settings, L1_KEYS, `domains.${domain}.l1`);
   return {
-    maxEntries: wholeNumber(settings.maxEntries ?? DEFAULTS.l1.maxEntries, `domains.${domain}.l1.maxEntries`, 1),
+    // lru-cache allocates its index for `max` up front (measured: 50 million took 1.1 GB of RSS at boot).
+    maxEntries: wholeNumber(settings.maxEntries ?? DEFAULTS.l1.maxEntries, `domains.${domain}.l1.maxEntries`, 1, 10_000_000),
     ttlMs: timerSeconds(settings.ttl ?? DEFAULTS.l1.ttl, `domains.${domain}.l1.ttl`),
   };
 }
