@@ -38,7 +38,7 @@ const APPS: AppSpec[] = [
     type: 'commonjs',
     main: 'main-config.ts',
     dependencies: Object.fromEntries(
-      ['@nestjs/common', '@nestjs/core', '@nestjs/config', '@nestjs/terminus', 'ioredis', 'reflect-metadata', 'rxjs'].map((name) => [
+      ['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', '@nestjs/config', '@nestjs/terminus', 'ioredis', 'reflect-metadata', 'rxjs'].map((name) => [
         name,
         root.dependencies[name],
       ]),
@@ -50,7 +50,14 @@ const APPS: AppSpec[] = [
     name: 'nest12-esm-ioredis6',
     type: 'module',
     main: 'main-plain.ts',
-    dependencies: { '@nestjs/common': '12.5.1', '@nestjs/core': '12.5.1', ioredis: '6.0.0', 'reflect-metadata': '0.2.2', rxjs: '7.8.2' },
+    dependencies: {
+      '@nestjs/common': '12.5.1',
+      '@nestjs/core': '12.5.1',
+      '@nestjs/platform-express': '12.5.1',
+      ioredis: '6.0.0',
+      'reflect-metadata': '0.2.2',
+      rxjs: '7.8.2',
+    },
     devDependencies: TYPES_NODE,
   },
 ];
@@ -195,6 +202,16 @@ describe.each(APPS.map((spec) => [spec.name, spec] as const))('an application: %
       expect(report.conflictIsPackageClass).toBe(true);
       // import and require see one copy of the package (no dual-package hazard).
       expect(report.requiredIsImported).toBe(true);
+      // Over HTTP: a handler's response cached (X-Cache), an Observable handler too, and the second
+      // of two concurrent locked writes refused with 409.
+      expect(report.http).toEqual([
+        '200 MISS {"id":"s-9","loads":1}',
+        '200 HIT {"id":"s-9","loads":1}',
+        '200 MISS {"id":"s-9","loads":2}',
+        '200 HIT {"id":"s-9","loads":2}',
+        '201 - exported',
+        expect.stringMatching(/^409 - \{"statusCode":409,"error":"Conflict"/),
+      ]);
       // @elile/cache/testing: the decorated service on the in-memory module, hit counted.
       expect(report.testingModule).toEqual({ loads: 1, entries: ['s-1'] });
       // The entries are under the namespace the test chose (from ELILE_* through cacheConfig, or in code).

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { type DynamicModule, Injectable, Module } from '@nestjs/common';
+import { Controller, type DynamicModule, Get, Injectable, Module, Param, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import * as cachePackage from '@elile/cache';
 import {
@@ -15,6 +15,9 @@ import {
   WithLock,
 } from '@elile/cache';
 import { CacheProbe, CacheTestingModule } from '@elile/cache/testing';
+// A value import: with `import type`, the compiler's design:returntype of `stream` would be Object
+// and the handler's Observable would not be recognised as one.
+import { Observable, of } from 'rxjs';
 
 /**
  * A throw-away application that installed `@elile/cache` from its tarball: the test copies this
@@ -62,6 +65,36 @@ export interface Report {
   pong: string;
   /** Hits and loads of `@elile/cache/testing`'s in-memory module: a user's unit test, no Redis. */
   testingModule: { loads: number; entries: string[] };
+  /** `status X-Cache body` of each request to the HTTP app, in order. */
+  http: string[];
+}
+
+/** Decorated handlers, as controllers use the package: cached reads (a promise, an Observable), a locked write. */
+@Controller('subjects')
+class SubjectsController {
+  loads = 0;
+
+  @Get(':id')
+  @Cacheable({ cache: 'subject', key: (id: string) => `http:${id}` })
+  async find(@Param('id') id: string): Promise<{ id: string; loads: number }> {
+    this.loads += 1;
+    return { id, loads: this.loads };
+  }
+
+  @Get(':id/stream')
+  @Cacheable({ cache: 'subject', key: (id: string) => `stream:${id}` })
+  stream(@Param('id') id: string): Observable<{ id: string; loads: number }> {
+    this.loads += 1;
+    return of({ id, loads: this.loads });
+  }
+
+  @Post('export')
+  @WithLock({ key: 'http-export', ttl: 5, wait: 0 })
+  async export(): Promise<string> {
+    // Long enough for the second request to find the lock held.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return 'exported';
+  }
 }
 
 /** Where a package the app resolves comes from, and its version: proves which copy was loaded. */
@@ -124,7 +157,29 @@ export async function run(cacheModule: DynamicModule): Promise<Report> {
         requiredTesting.CacheTestingModule === CacheTestingModule,
       pong: await app.get(RedisClient).connection.ping(),
       testingModule: await runWithTestingModule(),
+      http: await runHttp(cacheModule),
     };
+  } finally {
+    await app.close();
+  }
+}
+
+/** An HTTP app (Express) on the same cache: the interceptors, X-Cache, and a lock conflict as 409. */
+async function runHttp(cacheModule: DynamicModule): Promise<string[]> {
+  @Module({ imports: [cacheModule], controllers: [SubjectsController] })
+  class HttpModule {}
+
+  const app = await NestFactory.create(HttpModule, { logger: ['error', 'warn'] });
+  try {
+    await app.listen(0, '127.0.0.1');
+    const base = await app.getUrl();
+    const call = async (path: string, method = 'GET'): Promise<string> => {
+      const response = await fetch(`${base}${path}`, { method });
+      return `${response.status} ${response.headers.get('x-cache') ?? '-'} ${await response.text()}`;
+    };
+    const reads = [await call('/subjects/s-9'), await call('/subjects/s-9'), await call('/subjects/s-9/stream'), await call('/subjects/s-9/stream')];
+    const writes = await Promise.all([call('/subjects/export', 'POST'), call('/subjects/export', 'POST')]);
+    return [...reads, ...writes.sort()];
   } finally {
     await app.close();
   }
