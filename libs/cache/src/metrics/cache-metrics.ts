@@ -25,7 +25,7 @@ export class CacheMetrics implements OnModuleInit, OnApplicationShutdown {
   private unsubscribes: Array<() => void> = [];
 
   constructor(
-    @Inject(CACHE_METRICS_OPTIONS) options: CacheMetricsOptions,
+    @Inject(CACHE_METRICS_OPTIONS) private readonly options: CacheMetricsOptions,
     private readonly caches: CacheRegistry,
     private readonly locks: LockService,
     private readonly redis: RedisClient,
@@ -34,11 +34,15 @@ export class CacheMetrics implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    const channels = registerChannelMetrics(this.registry);
-    const commands = registerRedisCommandMetrics(this.registry, this.connection());
     const stats = registerStatsMetrics(this.registry, { caches: this.caches, locks: this.locks, redis: this.redis });
-    this.names = [...stats, ...channels.names, commands.name];
-    this.unsubscribes = [channels.unsubscribe, commands.unsubscribe];
+    const channels = registerChannelMetrics(this.registry);
+    this.names = [...stats, ...channels.names];
+    this.unsubscribes = [channels.unsubscribe];
+    if (this.options.redisCommands ?? true) {
+      const commands = registerRedisCommandMetrics(this.registry, this.connection());
+      this.names.push(commands.name);
+      this.unsubscribes.push(commands.unsubscribe);
+    }
   }
 
   onApplicationShutdown(): void {

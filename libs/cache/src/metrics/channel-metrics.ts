@@ -5,7 +5,7 @@ import {
   type LockOperationContext,
   TRACING_CHANNELS,
 } from '../observability/cache-tracing';
-import { onTimedCall } from './timed-channel';
+import { onSettledCall, onTimedCall } from './timed-channel';
 
 /** Loaders run from a millisecond (a cache in front of a cache) to seconds (a report). */
 const LOADER_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -60,7 +60,7 @@ export function registerChannelMetrics(registry: Registry): ChannelMetrics {
   });
 
   const stops = [
-    onTimedCall<CacheOperationContext>(TRACING_CHANNELS.operation, ({ context, failed }) => {
+    onSettledCall<CacheOperationContext>(TRACING_CHANNELS.operation, ({ context, failed }) => {
       if (failed) return;
       const { domain, operation, count = 1 } = context;
       // `set` and `setMany` resolve false when the cache could not store (Redis down, …).

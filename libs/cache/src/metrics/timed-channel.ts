@@ -15,18 +15,32 @@ export interface TimedCall<C> {
  */
 export function onTimedCall<C extends object>(name: string, report: (call: TimedCall<C>) => void): () => void {
   const startedAt = new WeakMap<object, number>();
-  const handlers = {
-    start: (context: C) => void startedAt.set(context, performance.now()),
-    end: () => undefined,
-    asyncStart: () => undefined,
-    asyncEnd: (context: C & { result?: unknown; error?: unknown }) => {
+  return subscribe<C>(name, {
+    start: (context) => void startedAt.set(context, performance.now()),
+    asyncEnd: (context) => {
       const started = startedAt.get(context);
       if (started === undefined) return;
       startedAt.delete(context);
       report({ context, seconds: (performance.now() - started) / 1000, failed: 'error' in context });
     },
-    error: () => undefined,
-  };
+  });
+}
+
+/**
+ * Like `onTimedCall` without the timing, for counters: nothing is kept per call, which matters on
+ * a channel that sees every cache operation.
+ */
+export function onSettledCall<C extends object>(name: string, report: (call: Omit<TimedCall<C>, 'seconds'>) => void): () => void {
+  return subscribe<C>(name, { asyncEnd: (context) => report({ context, failed: 'error' in context }) });
+}
+
+type Settled<C> = C & { result?: unknown; error?: unknown };
+
+function subscribe<C extends object>(
+  name: string,
+  { start = () => undefined, asyncEnd }: { start?: (context: C) => void; asyncEnd: (context: Settled<C>) => void },
+): () => void {
+  const handlers = { start, end: () => undefined, asyncStart: () => undefined, asyncEnd, error: () => undefined };
   const channel = tracingChannel<unknown, C>(name);
   channel.subscribe(handlers);
   return () => channel.unsubscribe(handlers);
