@@ -40,6 +40,7 @@ export const messages = {
   maxConnectionsIgnored: (value: number) =>
     `redis.maxConnections (ELILE_REDIS_MAX_CONNECTIONS) is ${value}, but ioredis multiplexes all ` +
     `commands over one connection: there is no pool to size, so the value has no effect`,
+  memoryStore: () => 'Caches use the in-process memory store (entries are not shared between instances)',
   redisDisabled: () =>
     `RedisClient is not available: CacheModule is configured with store 'memory'. ` +
     `Configure store 'redis' to use it.`,

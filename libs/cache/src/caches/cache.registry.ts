@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CACHE_OPTIONS, CACHE_STORE } from '../cache.constants';
 import { CacheConfigurationError } from '../cache.errors';
+import { messages } from '../cache.messages';
 import { EntryCodec } from '../codec/entry-codec';
 import type { ResolvedCacheOptions } from '../options/resolve-options';
 import { CacheCoherence } from '../near/cache-coherence';
@@ -26,7 +27,7 @@ export class CacheRegistry {
       this.caches.set(domain.name, cache);
     }
     if (options.store === 'memory') {
-      new Logger('ElileCache').log('Caches use the in-process memory store (entries are not shared between instances)');
+      new Logger('ElileCache').log(messages.memoryStore());
     }
   }
 
