@@ -152,6 +152,23 @@ describe('CacheMetricsModule on a real Redis', () => {
     expect(await value(register, 'elile_cache_redis_command_duration_seconds_count')).toBe(0);
   });
 
+  it('forRootAsync takes the registry from a factory', async () => {
+    const registry = new Registry();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        CacheModule.forRoot({ store: 'memory', domains: { main: { ttl: 60 } } }),
+        CacheMetricsModule.forRootAsync({ useFactory: async () => ({ registry }) }),
+      ],
+    })
+      .setLogger(new RecordingLogger())
+      .compile();
+    modules.push(moduleRef);
+    await moduleRef.init();
+    await main(moduleRef).set('k', 1);
+    expect(moduleRef.get(CacheMetrics).registry).toBe(registry);
+    expect(await value(registry, 'elile_cache_sets_total', { domain: 'main' })).toBe(1);
+  });
+
   it('redisCommands: false does not subscribe to ioredis:command', async () => {
     const registry = new Registry();
     const moduleRef = await boot({ namespace: 'metrics:c:', redis: { url: server.url } }, { registry, redisCommands: false });
