@@ -141,7 +141,7 @@ describe('the tarball', () => {
       .map((file) => file.replace(/^\.\//, ''));
     expect(exported.length).toBeGreaterThan(1);
     expect(exported.filter((file) => !files.includes(file))).toEqual([]);
-    for (const entry of ['index', 'testing/index', 'health/index']) {
+    for (const entry of ['index', 'testing/index', 'health/index', 'metrics/index']) {
       for (const extension of ['.js', '.d.ts', '.mjs', '.d.mts']) expect(files).toContain(`dist/${entry}${extension}`);
     }
     // Every script has its declarations.
