@@ -229,8 +229,6 @@ export const nearMessages = {
     `CacheModule option "domains.${domain}.l1" must be true, false or { maxEntries, ttl }, got ${got}`,
   badRefreshAhead: (where: string, got: string) =>
     `${where} must be a fraction of the TTL above 0 and below 1 (e.g. 0.8 refreshes in the last 20%), got ${got}`,
-  badSoftTimeout: (got: string) => `getOrSet "softTimeout" must be a number of seconds, 0 or more, got ${got}`,
-  badWait: (got: string) => `"wait" must be a number of seconds, 0 or more, got ${got}`,
   refreshTimedOut: (leaseTtlMs: number) => `the loader did not settle within the lease TTL (${leaseTtlMs} ms)`,
   refreshFailed: (domain: string, reason: string) =>
     `Refresh-ahead of a "${domain}" entry failed (${reason}); the cached value is served until its TTL ends`,

@@ -46,8 +46,8 @@ describe('locks options', () => {
     ['the tag-index prefix', { locks: { prefix: '__elile:locks:' } }, 'of tag indexes'],
     ['an empty hash tag', { namespace: 'app{', locks: { prefix: '}:' } }, 'empty hash tag'],
     ['a TTL below 10 ms', { locks: { defaultTtl: 0.001 } }, '"locks.defaultTtl" must be between 0.01 and'],
-    ['a zero TTL', { locks: { defaultTtl: 0 } }, '"locks.defaultTtl" must be a positive finite number'],
-    ['a negative wait', { locks: { defaultWait: -1 } }, '"locks.defaultWait" must be 0 or a positive number'],
+    ['a zero TTL', { locks: { defaultTtl: 0 } }, '"locks.defaultTtl" must be a positive duration'],
+    ['a negative wait', { locks: { defaultWait: -1 } }, '"locks.defaultWait" must be 0 or a positive duration'],
     ['a zero poll interval', { locks: { pollInterval: 0 } }, '"locks.pollInterval"'],
     ['fractional replicas', { locks: { replicas: 0.5 } }, '"locks.replicas" must be a whole number >= 0'],
     [
@@ -80,7 +80,7 @@ describe('lockTtlToMs and waitToMs', () => {
     expect(() => lockTtlToMs(2 ** 31 / 1000, 'ttl')).toThrow(CacheArgumentError);
     expect(waitToMs(0, 'wait')).toBe(0);
     expect(waitToMs(1.5, 'wait')).toBe(1500);
-    expect(() => waitToMs('1', 'wait')).toThrow('wait must be 0 or a positive number of seconds');
+    expect(() => waitToMs('1', 'wait')).toThrow('wait must be 0 or a positive duration');
     expect(() => waitToMs(Number.POSITIVE_INFINITY, 'wait')).toThrow(CacheArgumentError);
     expect(() => waitToMs(30 * 86400, 'wait', CacheConfigurationError)).toThrow(CacheConfigurationError);
   });

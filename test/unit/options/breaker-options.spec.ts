@@ -46,7 +46,7 @@ describe('redis.readTimeout and redis.writeTimeout', () => {
   });
 
   it.each<[string, unknown, RegExp]>([
-    ['a zero readTimeout', { redis: { readTimeout: 0 } }, /"redis\.readTimeout" must be a positive finite number of seconds, got 0/],
+    ['a zero readTimeout', { redis: { readTimeout: 0 } }, /"redis\.readTimeout" must be a positive duration.*got 0/],
     ['a negative writeTimeout', { redis: { writeTimeout: -1 } }, /"redis\.writeTimeout".*got -1/],
     ['a string readTimeout', { redis: { readTimeout: '0.25' } }, /"redis\.readTimeout".*got "0\.25"/],
     ['a readTimeout of 250 (milliseconds meant)', { redis: { readTimeout: 250 } }, /"redis\.readTimeout" must be at most 60 seconds, got 250 \(durations are seconds: 250 ms would be 0\.25\)/],
@@ -83,7 +83,7 @@ describe('redis.breaker', () => {
     ['an infinite threshold', { threshold: Infinity }, /"redis\.breaker\.threshold"/],
     ['a threshold beyond safe integers', { threshold: 2 ** 60 }, /"redis\.breaker\.threshold"/],
     ['a string threshold', { threshold: '5' }, /"redis\.breaker\.threshold".*got "5"/],
-    ['a zero halfOpenAfter', { halfOpenAfter: 0 }, /"redis\.breaker\.halfOpenAfter" must be a positive finite number of seconds, got 0/],
+    ['a zero halfOpenAfter', { halfOpenAfter: 0 }, /"redis\.breaker\.halfOpenAfter" must be a positive duration.*got 0/],
     ['a negative halfOpenAfter', { halfOpenAfter: -1 }, /"redis\.breaker\.halfOpenAfter"/],
     ['a halfOpenAfter below 10 ms (a probe storm)', { halfOpenAfter: 0.001 }, /"redis\.breaker\.halfOpenAfter" must be at least 0\.01 seconds, got 0\.001/],
     ['a halfOpenAfter of 1000 (milliseconds meant)', { halfOpenAfter: 1000 }, /"redis\.breaker\.halfOpenAfter" must be at most 600 seconds, got 1000 \(durations are seconds: 1000 ms would be 1\)/],

@@ -126,6 +126,14 @@ describe('cacheOptionsFromEnv', () => {
     });
   });
 
+  it('reads durations with their unit, which resolve to the same milliseconds', () => {
+    const options = cacheOptionsFromEnv({ ELILE_REDIS_READ_TIMEOUT: '250ms', ELILE_CACHE_TTL_SCREENING: '5m', ELILE_CACHE_LEASE_TTL: '15' });
+    expect(options).toMatchObject({ redis: { readTimeout: '250ms' }, domains: { screening: { ttl: '5m' } }, leaseTtl: 15 });
+    const resolved = resolveCacheOptions(options);
+    expect(resolved.redis.readTimeoutMs).toBe(250);
+    expect(resolved.domains.get('screening')?.ttlMs).toBe(300_000);
+  });
+
   it("reads ELILE_HTTP_TRUST_FORWARDED_HOST=false as false, not as a set string", () => {
     expect(cacheOptionsFromEnv({ ELILE_HTTP_TRUST_FORWARDED_HOST: 'false' })).toEqual({ http: { trustForwardedHost: false } });
   });
@@ -201,7 +209,7 @@ describe('cacheOptionsFromEnv', () => {
       ['ELILE_REDIS_MAX_CONNECTIONS', '2.5', 'a whole number >= 1'],
       ['ELILE_REDIS_MAX_CONNECTIONS', 'many', 'a whole number >= 1'],
       ['ELILE_REDIS_SOCKET_TIMEOUT', '0', 'a positive number of seconds'],
-      ['ELILE_REDIS_SOCKET_TIMEOUT', '1s', 'a positive number of seconds'],
+      ['ELILE_REDIS_SOCKET_TIMEOUT', '1 s', 'a duration with its unit'],
       ['ELILE_REDIS_SOCKET_CONNECT_TIMEOUT', '-5', 'a positive number of seconds'],
       ['ELILE_REDIS_SOCKET_CONNECT_TIMEOUT', 'Infinity', 'a positive number of seconds'],
       ['ELILE_CACHE_COMPRESSION_THRESHOLD', '-1', 'a whole number >= 0'],
@@ -211,7 +219,7 @@ describe('cacheOptionsFromEnv', () => {
       ['ELILE_REDIS_MAX_IN_FLIGHT', '0', 'a whole number >= 1'],
       ['ELILE_REDIS_MAX_IN_FLIGHT', '1.5', 'a whole number >= 1'],
       ['ELILE_REDIS_READ_TIMEOUT', '0', 'a positive number of seconds'],
-      ['ELILE_REDIS_READ_TIMEOUT', '250ms', 'a positive number of seconds'],
+      ['ELILE_REDIS_READ_TIMEOUT', '250 millis', 'a duration with its unit'],
       ['ELILE_REDIS_WRITE_TIMEOUT', '-0.5', 'a positive number of seconds'],
       ['ELILE_REDIS_BREAKER_ENABLED', 'off', "one of 'true', 'false'"],
       ['ELILE_REDIS_BREAKER_ENABLED', '0', "one of 'true', 'false'"],

@@ -8,7 +8,7 @@ import {
   JsonCodec,
   MsgpackCodec,
 } from '@elile/cache';
-import { secondsToMs } from '../../../libs/cache/src/options/duration.util';
+import { durationToMs } from '../../../libs/cache/src/options/duration.util';
 import { resolveCacheOptions } from '../../../libs/cache/src/options/resolve-options';
 import { AutoCodec } from '../../../libs/cache/src/codec/auto.codec';
 
@@ -459,7 +459,7 @@ describe('resolveCacheOptions: maxDecompressedSize, redis.maxInFlight, http', ()
   });
 });
 
-describe('secondsToMs', () => {
+describe('durationToMs', () => {
   it.each<[number, number]>([
     [1, 1000],
     [300, 300_000],
@@ -468,15 +468,51 @@ describe('secondsToMs', () => {
     [0.001, 1],
     [1.0004, 1000],
   ])('converts %s s to %s ms', (seconds, ms) => {
-    expect(secondsToMs(seconds, 'TTL')).toBe(ms);
+    expect(durationToMs(seconds, 'TTL')).toBe(ms);
   });
 
   it.each([0.0004, 1e-9, Number.MIN_VALUE])('rounds the tiny positive %s s up to 1 ms, not to "no expiry"', (seconds) => {
-    expect(secondsToMs(seconds, 'TTL')).toBe(1);
+    expect(durationToMs(seconds, 'TTL')).toBe(1);
+  });
+
+  it.each<[unknown, number]>([
+    ['300ms', 300],
+    ['1.5s', 1500],
+    ['.5s', 500],
+    ['5m', 300_000],
+    ['2h', 7_200_000],
+    ['1d', 86_400_000],
+    [' 10s ', 10_000],
+    [{ minutes: 1, seconds: 30 }, 90_000],
+    [{ milliseconds: 250 }, 250],
+    [{ days: 1, hours: 1 }, 90_000_000],
+  ])('reads the typed duration %p as %s ms', (duration, ms) => {
+    expect(durationToMs(duration, 'TTL')).toBe(ms);
+  });
+
+  it.each<unknown>(['5', '5 minutes', '5M', '-1s', '0s', 'ms', '1e3ms', { minutes: -1 }, { minutes: '1' }, {}, { minutes: 1, secs: 2 }])(
+    'refuses %p, saying what a duration is',
+    (duration) => {
+      expect(() => durationToMs(duration, 'TTL')).toThrow(/TTL must be a positive duration: seconds as a number, a string such as '300ms'/);
+    },
+  );
+
+  it('takes typed durations in module options, validated at boot', () => {
+    const resolved = resolveCacheOptions({
+      leaseTtl: '15s',
+      domains: { screening: { ttl: '5m', l1: { ttl: { seconds: 30 } }, grace: '1h', softTimeout: '200ms' } },
+      redis: { readTimeout: '100ms' },
+      locks: { defaultTtl: { minutes: 1 }, defaultWait: '0s' },
+    });
+    expect(resolved.leaseTtlMs).toBe(15_000);
+    expect(resolved.domains.get('screening')).toMatchObject({ ttlMs: 300_000, l1: { ttlMs: 30_000 }, graceMs: 3_600_000, softTimeoutMs: 200 });
+    expect(resolved.redis.readTimeoutMs).toBe(100);
+    expect(resolved.locks).toMatchObject({ defaultTtlMs: 60_000, defaultWaitMs: 0 });
+    expect(() => resolveCacheOptions({ domains: { screening: { ttl: '5 min' as never } } })).toThrow(/"domains\.screening\.ttl" must be a positive duration/);
   });
 
   it('always returns a whole number of milliseconds', () => {
-    for (const seconds of [0.0015, 1 / 3, 2 / 3, 123.4567]) expect(Number.isInteger(secondsToMs(seconds, 'TTL'))).toBe(true);
+    for (const seconds of [0.0015, 1 / 3, 2 / 3, 123.4567]) expect(Number.isInteger(durationToMs(seconds, 'TTL'))).toBe(true);
   });
 
   it.each<[string, unknown, string]>([
@@ -488,23 +524,23 @@ describe('secondsToMs', () => {
     ['a BigInt', 5n, 'got 5n'],
     ['null', null, 'got null'],
     ['undefined', undefined, 'got undefined'],
-    ['an object', { seconds: 5 }, 'got an object'],
+    ['an object with no known unit', { secs: 5 }, 'got an object'],
     ['an array', [5], 'got an array'],
   ])('rejects %s with CacheArgumentError naming the setting and the value', (_label, value, described) => {
     let caught: unknown;
     try {
-      secondsToMs(value, 'TTL of "k"');
+      durationToMs(value, 'TTL of "k"');
     } catch (error) {
       caught = error;
     }
     expect(caught).toBeInstanceOf(CacheArgumentError);
-    expect((caught as Error).message).toContain('TTL of "k" must be a positive finite number of seconds');
+    expect((caught as Error).message).toContain('TTL of "k" must be a positive duration');
     expect((caught as Error).message).toContain(described);
   });
 
   it('throws the error type it is given', () => {
-    expect(() => secondsToMs(0, 'x', CacheConfigurationError)).toThrow(CacheConfigurationError);
-    expect(() => secondsToMs(0, 'x', CacheConfigurationError)).not.toThrow(CacheArgumentError);
+    expect(() => durationToMs(0, 'x', CacheConfigurationError)).toThrow(CacheConfigurationError);
+    expect(() => durationToMs(0, 'x', CacheConfigurationError)).not.toThrow(CacheArgumentError);
   });
 });
 

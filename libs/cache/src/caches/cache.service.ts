@@ -7,7 +7,7 @@ import type { KeyWatch, KeyWatches } from '../near/key-watches';
 import { NearCache } from '../near/near-cache';
 import { type CacheLoadContext, traceLoad } from '../observability/cache-tracing';
 import { TracedOperation } from '../observability/traced-operation.decorator';
-import { describe, secondsToMs } from '../options/duration.util';
+import { describe, type Duration, type DurationUnit, durationToMs, waitToMs } from '../options/duration.util';
 import type { ResolvedDomain } from '../options/resolve-options';
 import { escapeGlob, globToRegExp } from '../redis/glob.util';
 import type { CacheStore, EntryTags, TagKeys } from '../store/cache-store.interface';
@@ -34,8 +34,8 @@ export interface KeyOptions {
 
 /** Options of one `getOrSet` call. */
 export interface GetOrSetOptions<T = unknown> extends KeyOptions {
-  /** Time to live in seconds; the domain's default when omitted. */
-  ttl?: number;
+  /** Time to live (seconds, or a `Duration` such as `'5m'`); the domain's default when omitted. */
+  ttl?: Duration;
   /** Tags for `invalidateTags`; a function receives the loaded value. */
   tags?: TagSource<T>;
   /** When it returns true for the loaded value, the value is returned but not stored. */
@@ -50,19 +50,19 @@ export interface GetOrSetOptions<T = unknown> extends KeyOptions {
    * Seconds a miss waits for another instance that is loading the same key, instead of running
    * the loader too; `0` loads at once. At most `leaseTtl`, which is the default.
    */
-  wait?: number;
+  wait?: Duration;
   /**
    * Fail-safe (domains with `grace`): seconds after which a loader still running is not waited
    * for when a stale value is at hand; that value is served and the load goes on in the
    * background. Overrides the domain's `softTimeout`.
    */
-  softTimeout?: number;
+  softTimeout?: Duration;
 }
 
 /** Options of one `set` call. */
 export interface SetOptions extends KeyOptions {
-  /** Time to live in seconds; the domain's default when omitted. */
-  ttl?: number;
+  /** Time to live (seconds, or a `Duration` such as `'5m'`); the domain's default when omitted. */
+  ttl?: Duration;
   /** Tags for `invalidateTags`. */
   tags?: readonly string[];
 }
@@ -71,14 +71,14 @@ export interface SetOptions extends KeyOptions {
 export interface CacheEntry<T> {
   key: string;
   value: T;
-  /** Time to live in seconds; the domain's default when omitted. */
-  ttl?: number;
+  /** Time to live (seconds, or a `Duration` such as `'5m'`); the domain's default when omitted. */
+  ttl?: Duration;
 }
 
 /** Options of one `fillAbsent` call. */
 export interface FillAbsentOptions<T> {
-  /** Time to live in seconds; the domain's default when omitted. */
-  ttl?: number;
+  /** Time to live (seconds, or a `Duration` such as `'5m'`); the domain's default when omitted. */
+  ttl?: Duration;
   /**
    * Spread of the TTLs, as a fraction: each entry lives `ttl × (1 ± jitter)`, drawn uniformly, so
    * that entries filled together do not expire together. From 0 (every entry gets `ttl`) to
@@ -243,7 +243,8 @@ export class CacheService<T = unknown> {
    * @throws CacheArgumentError for an empty key or tag, or a TTL that is not a positive number.
    */
   @TracedOperation('set')
-  async set(key: string, value: T, ttlOrOptions?: number | SetOptions): Promise<boolean> {
+  async set(key: string, value: T, ttlOrOptions?: number | `${number}${DurationUnit}` | SetOptions): Promise<boolean> {
+    // An object here is always options: a Duration object goes in them (`{ ttl: { minutes: 5 } }`).
     const options = typeof ttlOrOptions === 'object' && ttlOrOptions !== null ? ttlOrOptions : { ttl: ttlOrOptions };
     const fullKey = this.keyOf(key, options);
     this.loads.forget((loading) => loading === fullKey);
@@ -688,12 +689,8 @@ export class CacheService<T = unknown> {
     return value === MISS ? undefined : { value };
   }
 
-  private softTimeoutMs(softTimeout: number | undefined): number | undefined {
-    if (softTimeout === undefined) return this.domain.softTimeoutMs;
-    if (typeof softTimeout !== 'number' || !(softTimeout >= 0)) {
-      throw new CacheArgumentError(nearMessages.badSoftTimeout(describe(softTimeout)));
-    }
-    return softTimeout * 1000;
+  private softTimeoutMs(softTimeout: Duration | undefined): number | undefined {
+    return softTimeout === undefined ? this.domain.softTimeoutMs : waitToMs(softTimeout, 'getOrSet "softTimeout"');
   }
 
   /** Stores a loaded value in place of its lease, unless the lease is gone or a tag was invalidated. */
@@ -864,11 +861,10 @@ export class CacheService<T = unknown> {
   }
 
   /** How long a miss waits for another instance's load: the call's `wait`, at most the lease TTL. */
-  private fleetWaitMs(wait: number | undefined): number {
+  private fleetWaitMs(wait: Duration | undefined): number {
     if (!this.domain.fleetSingleFlight) return 0;
     if (wait === undefined) return this.leaseTtlMs;
-    if (typeof wait !== 'number' || !(wait >= 0)) throw new CacheArgumentError(nearMessages.badWait(describe(wait)));
-    return Math.min(wait * 1000, this.leaseTtlMs);
+    return Math.min(waitToMs(wait, 'getOrSet "wait"'), this.leaseTtlMs);
   }
 
   private dropCorrupt(fullKey: string, entry: Buffer, error: CacheDecodeError): void {
@@ -913,8 +909,8 @@ export class CacheService<T = unknown> {
     });
   }
 
-  private ttlMs(ttl: number | undefined): number {
-    return ttl === undefined ? this.domain.ttlMs : secondsToMs(ttl, 'TTL');
+  private ttlMs(ttl: Duration | undefined): number {
+    return ttl === undefined ? this.domain.ttlMs : durationToMs(ttl, 'TTL');
   }
 }
 

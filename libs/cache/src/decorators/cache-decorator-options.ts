@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- argument lists of arbitrary methods */
+import type { Duration } from '../options/duration.util';
 
 /**
  * Options shared by the caching decorators. Functions receive the method's arguments (on
@@ -19,8 +20,8 @@ export interface CacheableOptions extends DecoratorBaseOptions {
    * sorted query string.
    */
   key?: (...args: any[]) => string;
-  /** Seconds; the domain's default when omitted. */
-  ttl?: number;
+  /** Seconds, or a `Duration` such as `'5m'`; the domain's default when omitted. */
+  ttl?: Duration;
   /** When it returns true the result is returned but not stored. */
   unless?: (result: any, ...args: any[]) => boolean;
   /** Tags of the entry, from the arguments followed by the result. */
@@ -34,7 +35,7 @@ export interface CacheableOptions extends DecoratorBaseOptions {
    * Seconds a miss waits for another instance that is running this method for the same key,
    * instead of running it too (fleet-wide single flight); `0` never waits. Default: `leaseTtl`.
    */
-  wait?: number;
+  wait?: Duration;
   /**
    * Controllers only: the user or tenant a request's response belongs to, made part of the key.
    * Requests carrying credentials (an `Authorization` header or a cookie) are never cached
@@ -59,8 +60,8 @@ export interface CacheEvictOptions extends DecoratorBaseOptions {
 export interface CachePutOptions extends DecoratorBaseOptions {
   /** The key to store the result under. */
   key: (...args: any[]) => string;
-  /** Seconds; the domain's default when omitted. */
-  ttl?: number;
+  /** Seconds, or a `Duration` such as `'5m'`; the domain's default when omitted. */
+  ttl?: Duration;
   /** When it returns true the result is not stored. */
   unless?: (result: any, ...args: any[]) => boolean;
   /** Tags of the entry, from the arguments followed by the result. */

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { CacheConfigurationError } from '../cache.errors';
 import { healthMessages } from '../cache.messages';
-import { secondsToMs } from '../options/duration.util';
+import { durationToMs } from '../options/duration.util';
 import { RedisClient } from '../redis/redis.client';
 
 /** Options of one health check. */
@@ -50,7 +50,7 @@ export class CacheHealthIndicator {
    * @throws CacheArgumentError for a timeout that is not a positive number of seconds.
    */
   async isHealthy<const Key extends string>(key: Key, options: CacheHealthCheckOptions = {}): Promise<HealthIndicatorResult<Key>> {
-    const timeoutMs = secondsToMs(options.timeout ?? DEFAULT_TIMEOUT_SECONDS, 'Cache health check timeout');
+    const timeoutMs = durationToMs(options.timeout ?? DEFAULT_TIMEOUT_SECONDS, 'Cache health check timeout');
     const indicator = this.indicators.check(key);
     const breaker = this.redis.breakerStatus().state;
     try {

@@ -4,7 +4,7 @@ import { nearMessages } from '../cache.messages';
 import type { CacheService, GetOrSetOptions } from '../caches/cache.service';
 import type { CacheRegistry } from '../caches/cache.registry';
 import type { CacheEvictOptions, CacheableOptions, CachePutOptions } from '../decorators/cache-decorator-options';
-import { describe, secondsToMs } from '../options/duration.util';
+import { describe, durationToMs, waitToMs } from '../options/duration.util';
 import { type HttpCall, httpCallContext } from './http-call.context';
 import type { AdviceSpec } from './method-dispatcher';
 import { boundedKey, checkKey, checkScope, GENERATED_KEY, type GeneratedKeyOption } from '../caches/cache-keys';
@@ -190,15 +190,13 @@ function validate(
   evictions: ReadonlyArray<Prepared<CacheEvictOptions>>,
 ): void {
   for (const { options } of [...(cacheable ? [cacheable] : []), ...puts]) {
-    if (options.ttl !== undefined) secondsToMs(options.ttl, `${where}: ttl`, CacheConfigurationError);
+    if (options.ttl !== undefined) durationToMs(options.ttl, `${where}: ttl`, CacheConfigurationError);
   }
   const { refreshAhead, wait } = cacheable?.options ?? {};
   if (refreshAhead !== undefined && refreshAhead !== false && !(typeof refreshAhead === 'number' && refreshAhead > 0 && refreshAhead < 1)) {
     throw new CacheConfigurationError(nearMessages.badRefreshAhead(`${where}: refreshAhead`, describe(refreshAhead)));
   }
-  if (wait !== undefined && !(typeof wait === 'number' && wait >= 0)) {
-    throw new CacheConfigurationError(`${where}: ${nearMessages.badWait(describe(wait))}`);
-  }
+  if (wait !== undefined) waitToMs(wait, `${where}: "wait"`, CacheConfigurationError);
   for (const { options } of puts) {
     if (typeof options.key !== 'function') throw new CacheConfigurationError(`${where}: @CachePut needs a key function`);
   }

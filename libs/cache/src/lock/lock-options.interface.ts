@@ -1,3 +1,5 @@
+import type { Duration } from '../options/duration.util';
+
 /** Options of `LockService.tryAcquire()`. Durations are in seconds (fractions allowed). */
 export interface TryAcquireOptions {
   /**
@@ -5,7 +7,7 @@ export interface TryAcquireOptions {
    * (1 % + 2 ms before, on its own monotonic clock), to allow for clock drift.
    * @default the module's `locks.defaultTtl` (30)
    */
-  ttl?: number;
+  ttl?: Duration;
   /**
    * Extend the lock every `ttl / 3` until it is released; a failed extension aborts
    * `lock.signal`. Extension stops when the lock is released or lost.
@@ -22,7 +24,7 @@ export interface TryAcquireOptions {
    * How long to wait for those acknowledgements; below `redis.commandTimeout`.
    * @default the module's `locks.replicaTimeout` (0.2)
    */
-  replicaTimeout?: number;
+  replicaTimeout?: Duration;
   /**
    * Cancels the acquisition (not the work of `using`): the call rejects with the signal's reason
    * once the attempt in flight, if any, has answered, releasing a lock that attempt may have
@@ -39,7 +41,7 @@ export interface AcquireOptions extends TryAcquireOptions {
    * TTL runs out.
    * @default the module's `locks.defaultWait` (5)
    */
-  wait?: number;
+  wait?: Duration;
 }
 
 /** Options of `LockService.using()`: those of `acquire`, with `autoExtend` on by default. */

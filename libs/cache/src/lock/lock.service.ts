@@ -20,7 +20,7 @@ import {
 } from '../cache.errors';
 import { lockMessages } from '../cache.messages';
 import { traceLock } from '../observability/cache-tracing';
-import { describe, lockTtlToMs, secondsToMs, waitToMs } from '../options/duration.util';
+import { describe, lockTtlToMs, durationToMs, waitToMs } from '../options/duration.util';
 import type { ResolvedCacheOptions, ResolvedLockOptions } from '../options/resolve-options';
 import { errorMessage } from '../support/error-message';
 import { RateLimitedLogger } from '../support/rate-limited-logger';
@@ -196,7 +196,7 @@ export class LockService implements OnApplicationBootstrap, BeforeApplicationShu
     const timeoutMs =
       options.replicaTimeout === undefined
         ? this.settings.replicaTimeoutMs
-        : secondsToMs(options.replicaTimeout, 'Lock replicaTimeout');
+        : durationToMs(options.replicaTimeout, 'Lock replicaTimeout');
     if (count > 0 && timeoutMs >= this.options.redis.commandTimeoutMs) {
       throw new CacheArgumentError(
         `Lock replicaTimeout must be below redis.commandTimeout (${this.options.redis.commandTimeoutMs / 1000} s)`,

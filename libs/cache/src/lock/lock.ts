@@ -1,7 +1,7 @@
 import { LockLostError } from '../cache.errors';
 import { lockMessages } from '../cache.messages';
 import { traceLock } from '../observability/cache-tracing';
-import { lockTtlToMs } from '../options/duration.util';
+import { type Duration, lockTtlToMs } from '../options/duration.util';
 import { errorMessage } from '../support/error-message';
 import type { LockBackend } from './lock-backend.interface';
 import type { LockNames } from './lock-names.util';
@@ -110,7 +110,7 @@ export class Lock {
    *   out before the extension returned, Redis refused (another owner, or the key is gone), or
    *   the call failed. Every case but the first aborts `signal` at once.
    */
-  extend(ttl?: number): Promise<void> {
+  extend(ttl?: Duration): Promise<void> {
     return traceLock(
       () => ({ operation: 'extend', key: this.key }),
       () => this.extendNow(ttl),
@@ -137,7 +137,7 @@ export class Lock {
     await this.cleanup;
   }
 
-  private async extendNow(ttl: number | undefined): Promise<void> {
+  private async extendNow(ttl: Duration | undefined): Promise<void> {
     const ttlMs = ttl === undefined ? this.ttlMs : lockTtlToMs(ttl, 'Lock ttl');
     this.assertValid();
     // Taken at once, not on success: a watchdog tick firing while this call is in flight must

@@ -1,7 +1,5 @@
-import type { CacheDomainOptions } from './cache-module-options.interface';
-
 /** The sketch's domains and their TTLs in seconds. */
-export const DEFAULT_DOMAINS: Readonly<Record<string, Required<Pick<CacheDomainOptions, 'ttl' | 'prefix'>>>> = Object.freeze({
+export const DEFAULT_DOMAINS: Readonly<Record<string, { readonly ttl: number; readonly prefix: string }>> = Object.freeze({
   screening: { ttl: 300, prefix: 'screening:' },
   subject: { ttl: 600, prefix: 'subject:' },
   org: { ttl: 3600, prefix: 'org:' },

@@ -1,5 +1,6 @@
 import type { ClusterNode, ClusterOptions, RedisOptions, SentinelAddress } from 'ioredis';
 import type { CacheCodec } from '../codec/codec.interface';
+import type { Duration } from './duration.util';
 
 /** Where cache entries live. */
 export type CacheStoreKind = 'redis' | 'memory';
@@ -7,7 +8,7 @@ export type CacheStoreKind = 'redis' | 'memory';
 /** Settings of one cache domain (`screening`, `subject`, …). */
 export interface CacheDomainOptions {
   /** Default time to live of an entry, in seconds (fractions allowed). */
-  ttl: number;
+  ttl: Duration;
   /**
    * Key prefix of the domain, placed after the module's `namespace`.
    * @default `${domainName}:`
@@ -40,13 +41,13 @@ export interface CacheDomainOptions {
    * near cache holds one, the stale value is served (counted in `staleServed`) instead of the
    * error or the wait. Never served past the grace.
    */
-  grace?: number;
+  grace?: Duration;
   /**
    * Fail-safe: seconds a loader is waited for while a stale value is at hand; past it the stale
    * value is served and the load goes on in the background. Needs `grace`. Default: no soft
    * timeout (a stale value is served only when the loader fails).
    */
-  softTimeout?: number;
+  softTimeout?: Duration;
 }
 
 /** Settings of a domain's near cache. Durations in seconds. */
@@ -60,7 +61,7 @@ export interface NearCacheOptions {
    * Longest an entry is kept (never longer than its own TTL in Redis).
    * @default 60
    */
-  ttl?: number;
+  ttl?: Duration;
 }
 
 /** How the module reaches Redis. All durations are in seconds. */
@@ -80,19 +81,19 @@ export interface RedisConnectionOptions {
    * given, the default of both. A command that passes it rejects with `CacheTimeoutError`.
    * @default 1
    */
-  commandTimeout?: number;
+  commandTimeout?: Duration;
   /**
    * Deadline of a cache read (GET, MGET, the `exists` peek, the breaker's probe). A read that
    * passes it rejects with `CacheTimeoutError`, and the cache serves the loader. At most 60.
    * @default `commandTimeout` when that is given, else 0.25
    */
-  readTimeout?: number;
+  readTimeout?: Duration;
   /**
    * Deadline of a cache write (SET, the lease and fill scripts, UNLINK, lock scripts). A write
    * that passes it rejects with `CacheTimeoutError`; its outcome is unknown. At most 60.
    * @default `commandTimeout` when that is given, else 0.5
    */
-  writeTimeout?: number;
+  writeTimeout?: Duration;
   /**
    * The connection's circuit breaker: after `threshold` commands in a row failed or timed out,
    * commands are not sent for `halfOpenAfter` seconds (reads go to their loader, writes are
@@ -103,7 +104,7 @@ export interface RedisConnectionOptions {
    * Deadline of establishing a connection (TCP, TLS, AUTH, ready check).
    * @default 5
    */
-  connectTimeout?: number;
+  connectTimeout?: Duration;
   /**
    * The sketch's pool size. ioredis multiplexes every command over one connection, so there is
    * no pool to size; the value is validated and a non-default value is reported at boot.
@@ -114,7 +115,7 @@ export interface RedisConnectionOptions {
    * Upper bound of the reconnect back-off; each delay is jittered.
    * @default 2
    */
-  maxReconnectDelay?: number;
+  maxReconnectDelay?: Duration;
   /**
    * Most commands the connection may have outstanding at once. A call that would exceed it does
    * not reach Redis: it goes to its loader, as when Redis is down, and is counted, so a slow or
@@ -156,7 +157,7 @@ export interface RedisBreakerOptions {
    * failed probe keeps it open this long again. From 0.01 to 600.
    * @default 1
    */
-  halfOpenAfter?: number;
+  halfOpenAfter?: Duration;
 }
 
 /** Distributed locks (`LockService`). All durations are in seconds. */
@@ -171,20 +172,20 @@ export interface CacheLockOptions {
    * TTL of a lock when the call gives none (at least 0.01).
    * @default 30
    */
-  defaultTtl?: number;
+  defaultTtl?: Duration;
   /**
    * How long `acquire` and `using` wait for a held lock when the call gives no `wait`; `0` tries
    * once.
    * @default 5
    */
-  defaultWait?: number;
+  defaultWait?: Duration;
   /**
    * Longest pause between two attempts of a waiting acquire when no release announcement
    * arrives (jittered; shorter when the holder's TTL ends sooner). Releases wake waiters at once;
    * this only covers announcements lost while the subscriber connection was down.
    * @default 0.5
    */
-  pollInterval?: number;
+  pollInterval?: Duration;
   /**
    * Replicas that must acknowledge each acquisition (Redis `WAIT`); fewer within
    * `replicaTimeout` release the lock and throw `LockReplicationError`. `0` skips the check.
@@ -196,7 +197,7 @@ export interface CacheLockOptions {
    * How long to wait for those acknowledgements; below `redis.commandTimeout` when `replicas > 0`.
    * @default 0.2
    */
-  replicaTimeout?: number;
+  replicaTimeout?: Duration;
 }
 
 /** How cached controller responses read the request. */
@@ -292,7 +293,7 @@ export interface CacheModuleOptions {
    * A fill that arrives later is discarded, because an invalidation may have passed it.
    * @default 10
    */
-  leaseTtl?: number;
+  leaseTtl?: Duration;
   /**
    * Fleet-wide single flight: a miss on a key that another instance is loading waits for that
    * load (woken when it lands, at most `leaseTtl` or the call's `wait`) instead of running the

@@ -1,6 +1,7 @@
 import { CacheConfigurationError } from '../cache.errors';
 import { DEFAULT_DOMAINS } from './cache-defaults';
 import type { CacheDomainOptions, CacheModuleOptions } from './cache-module-options.interface';
+import { type Duration, durationToMs } from './duration.util';
 import { closestName } from './known-keys.util';
 
 type Env = Record<string, string | undefined>;
@@ -82,12 +83,18 @@ function invalid(name: string, expected: string, raw: string): never {
   throw new CacheConfigurationError(`${name} must be ${expected}, got ${JSON.stringify(raw)}`);
 }
 
-function positiveNumber(env: Env, name: string): number | undefined {
+/** A duration: seconds as a number (`300`), or with its unit (`300ms`, `5m`, `2h`). */
+function positiveNumber(env: Env, name: string): Duration | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) invalid(name, 'a positive number of seconds', raw);
-  return value;
+  if (Number.isFinite(value) && value > 0) return value;
+  try {
+    durationToMs(raw, name);
+  } catch {
+    invalid(name, "a positive number of seconds, or a duration with its unit ('300ms', '5m', '2h')", raw);
+  }
+  return raw as Duration;
 }
 
 function wholeNumber(env: Env, name: string, min: number): number | undefined {

@@ -20,7 +20,7 @@ import type {
 } from './cache-module-options.interface';
 import { INTERNAL_KEY_PREFIX } from '../cache.constants';
 import type { NearCacheSettings } from '../near/near-cache';
-import { describe, lockTtlToMs, secondsToMs, waitToMs } from './duration.util';
+import { describe, lockTtlToMs, durationToMs, waitToMs } from './duration.util';
 import { assertKnownKeys, assertOptionsObject, keysOf } from './known-keys.util';
 
 export interface ResolvedDomain {
@@ -201,7 +201,7 @@ const fail = (message: string): never => {
 };
 
 const seconds = (value: unknown, path: string): number =>
-  secondsToMs(value, `CacheModule option "${path}"`, CacheConfigurationError);
+  durationToMs(value, `CacheModule option "${path}"`, CacheConfigurationError);
 
 /** A duration that arms a Node timer (directly or in ioredis), which would overflow to 1 ms. */
 function timerSeconds(value: unknown, path: string, marginMs = 0): number {

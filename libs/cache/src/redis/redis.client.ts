@@ -12,7 +12,7 @@ import {
 } from '../cache.errors';
 import { messages, redact } from '../cache.messages';
 import { DEFAULTS } from '../options/cache-defaults';
-import { secondsToMs } from '../options/duration.util';
+import { type Duration, durationToMs } from '../options/duration.util';
 import type { ResolvedRedisOptions } from '../options/resolve-options';
 import { RateLimitedLogger } from '../support/rate-limited-logger';
 import { type BreakerStatus, ConnectionBreaker } from './connection-breaker';
@@ -176,7 +176,7 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
    * @throws CacheArgumentError for any other value: ioredis would store `undefined` and `null`
    *   as `""` and an object as `"[object Object]"` without a word.
    */
-  async set(key: string, value: string | Buffer, ttl?: number): Promise<void> {
+  async set(key: string, value: string | Buffer, ttl?: Duration): Promise<void> {
     checkKey(key);
     if (typeof value !== 'string' && !Buffer.isBuffer(value)) {
       throw new CacheArgumentError(
@@ -184,7 +184,7 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
           `use a CacheService to store other values`,
       );
     }
-    const ttlMs = ttl === undefined ? undefined : secondsToMs(ttl, 'TTL');
+    const ttlMs = ttl === undefined ? undefined : durationToMs(ttl, 'TTL');
     await this.run('set', () =>
       ttlMs === undefined ? this.connection.set(key, value) : this.connection.set(key, value, 'PX', ttlMs),
     );
@@ -222,8 +222,8 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Sets the TTL of an existing key, in seconds; returns whether the key existed. */
-  async expire(key: string, ttl: number): Promise<boolean> {
-    const ttlMs = secondsToMs(ttl, 'TTL');
+  async expire(key: string, ttl: Duration): Promise<boolean> {
+    const ttlMs = durationToMs(ttl, 'TTL');
     return (await this.run('pexpire', () => this.connection.pexpire(checkKey(key), ttlMs))) === 1;
   }
 

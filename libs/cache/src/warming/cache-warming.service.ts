@@ -13,7 +13,7 @@ import type { CacheService, FillAbsentResult } from '../caches/cache.service';
 import type { Lock } from '../lock/lock';
 import { LockService } from '../lock/lock.service';
 import { DEFAULT_WARM_BATCH_SIZE } from '../options/cache-defaults';
-import { describe } from '../options/duration.util';
+import { describe, durationMsOr } from '../options/duration.util';
 import type { ResolvedCacheOptions } from '../options/resolve-options';
 import type { CacheStore } from '../store/cache-store.interface';
 import { errorMessage } from '../support/error-message';
@@ -236,7 +236,9 @@ export class CacheWarming implements OnApplicationBootstrap, BeforeApplicationSh
         continue;
       }
       counts.total += warmup.keys.length;
-      const ttlMs = (warmup.ttl ?? cache.defaultTtl) * 1000;
+      // A bad ttl is refused per batch by fillAbsent, which counts its keys; here it only
+      // bounds the "warmed recently" marker, so a bad one falls back to the domain's.
+      const ttlMs = durationMsOr(warmup.ttl, cache.defaultTtl * 1000);
       shortestTtlMs = Math.min(shortestTtlMs ?? Infinity, ttlMs);
       const size = warmup.batchSize ?? DEFAULT_WARM_BATCH_SIZE;
       for (let start = 0; start < warmup.keys.length; start += size) {

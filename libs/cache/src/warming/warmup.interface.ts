@@ -1,3 +1,5 @@
+import type { Duration } from '../options/duration.util';
+
 /**
  * What a warmer returns: the keys to preload and how to load them. Warming takes the read-through
  * lease of each absent key before calling `load`, so a key set or invalidated meanwhile keeps its
@@ -17,7 +19,7 @@ export interface Warmup<T = unknown> {
    * Time to live in seconds, jittered by `warming.jitter`.
    * @default the domain's TTL
    */
-  readonly ttl?: number;
+  readonly ttl?: Duration;
   /** Tags of each entry, from its value and key. */
   readonly tags?: (value: T, key: string) => readonly string[];
   /**
