@@ -94,6 +94,14 @@ export const healthMessages = {
   redisDown: (reason: string) => `Redis did not answer PING: ${reason}`,
 };
 
+/** Sentences of the Prometheus metrics (`@elile/cache/metrics`). */
+export const metricsMessages = {
+  registryTaken: () =>
+    `The elile_cache_* metrics are already registered on this prom-client registry (a second ` +
+    `application in this process, or CacheMetricsModule imported twice): give each application ` +
+    `its own, e.g. CacheMetricsModule.forRoot({ registry: new Registry() })`,
+};
+
 /** Sentences about distributed locks (`LockService`). Keys are the caller's, never full Redis keys. */
 export const lockMessages = {
   notAcquired: (key: string, waitMs: number) =>

@@ -2,8 +2,9 @@ import { tracingChannel } from 'node:diagnostics_channel';
 import { Test, type TestingModule } from '@nestjs/testing';
 import type Redis from 'ioredis';
 import { register, Registry } from 'prom-client';
-import { CacheModule, type CacheModuleOptions, CacheRegistry, type CacheService, LockService, RedisClient, TRACING_CHANNELS } from '@elile/cache';
+import { CacheConfigurationError, CacheModule, type CacheModuleOptions, CacheRegistry, type CacheService, LockService, RedisClient, TRACING_CHANNELS } from '@elile/cache';
 import { CacheMetrics, CacheMetricsModule, type CacheMetricsOptions } from '@elile/cache/metrics';
+import { closeFailedBoot } from '../../support/close-failed-boot';
 import { RecordingLogger } from '../../support/recording-logger';
 import { type RedisServerHandle, startLocalRedisServer } from '../../support/redis-harness';
 import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy';
@@ -49,8 +50,13 @@ describe('CacheMetricsModule on a real Redis', () => {
     })
       .setLogger(new RecordingLogger())
       .compile();
+    try {
+      await moduleRef.init();
+    } catch (error) {
+      await closeFailedBoot(moduleRef);
+      throw error;
+    }
     modules.push(moduleRef);
-    await moduleRef.init();
     return moduleRef;
   }
 
@@ -150,6 +156,20 @@ describe('CacheMetricsModule on a real Redis', () => {
     expect(await value(register, 'elile_cache_loads_total', { domain: 'main' })).toBe(1);
     // The memory store sends no Redis command: the histogram is there, with no samples.
     expect(await value(register, 'elile_cache_redis_command_duration_seconds_count')).toBe(0);
+  });
+
+  it('a second application on the same registry fails its boot naming the fix; the first keeps its metrics', async () => {
+    const registry = new Registry();
+    const first = await boot({ store: 'memory' }, { registry });
+    await expect(boot({ store: 'memory' }, { registry })).rejects.toThrow(
+      new CacheConfigurationError(
+        'The elile_cache_* metrics are already registered on this prom-client registry (a second application in this ' +
+          'process, or CacheMetricsModule imported twice): give each application its own, e.g. ' +
+          'CacheMetricsModule.forRoot({ registry: new Registry() })',
+      ),
+    );
+    await main(first).get('k');
+    expect(await value(registry, 'elile_cache_misses_total', { domain: 'main' })).toBe(1);
   });
 
   it('forRootAsync takes the registry from a factory', async () => {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { register, type Registry } from 'prom-client';
 import { CacheConfigurationError } from '../cache.errors';
+import { metricsMessages } from '../cache.messages';
 import { CacheRegistry } from '../caches/cache.registry';
 import { LockService } from '../lock/lock.service';
 import { RedisClient } from '../redis/redis.client';
@@ -33,7 +34,12 @@ export class CacheMetrics implements OnModuleInit, OnApplicationShutdown {
     this.registry = options.registry ?? register;
   }
 
+  /**
+   * @throws CacheConfigurationError when the registry already holds the metrics: prom-client
+   *   would refuse the first duplicate name, with the others registered already.
+   */
   onModuleInit(): void {
+    if (this.registry.getSingleMetric('elile_cache_hits_total')) throw new CacheConfigurationError(metricsMessages.registryTaken());
     const stats = registerStatsMetrics(this.registry, { caches: this.caches, locks: this.locks, redis: this.redis });
     const channels = registerChannelMetrics(this.registry);
     this.names = [...stats, ...channels.names];
