@@ -41,7 +41,7 @@ describe('@WithLock on a controller while the Redis circuit breaker is open', ()
     expect(redis.breakerStatus().state).not.toBe('closed');
 
     const gate = gates.arm('2');
-    const refused = await request(url).post('/locked-above/2').expect(503);
+    const refused = await request(url).post('/locked-above/2').expect(503).expect('Retry-After', '1');
     expect(refused.body).toEqual({
       statusCode: 503,
       error: 'Service Unavailable',
@@ -54,5 +54,19 @@ describe('@WithLock on a controller while the Redis circuit breaker is open', ()
     gate.open();
     await request(url).post('/locked-above/2').expect(201);
     expect(gate.passed()).toBe(1);
+  });
+
+  it('answers 503 with Retry-After when Redis is unreachable before the breaker opens, not 500', async () => {
+    const url = await app.getUrl();
+    const redis = app.get(RedisClient);
+    for (let i = 0; i < 100 && redis.breakerStatus().state !== 'closed'; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(redis.breakerStatus().state).toBe('closed');
+    // Cut: every command fails at once (no offline queue) until the connection is back.
+    proxy.cutAll();
+    const gate = gates.arm('3');
+    const refused = await request(url).post('/locked-above/3').expect(503).expect('Retry-After', '1');
+    expect(refused.body.message).toBe('The resource cannot be locked right now; try again shortly.');
+    expect(gate.passed()).toBe(0);
+    gate.open();
   });
 });
