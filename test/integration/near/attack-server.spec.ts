@@ -1,4 +1,3 @@
-import type { CacheService } from '@elile/cache';
 import { CacheCoherence } from '@elile/cache/near/cache-coherence';
 import { EVERY_KEY } from '@elile/cache/near/invalidation-channel';
 import { type RedisServerHandle, startLocalRedisServer } from '../../support/redis-harness';
@@ -6,8 +5,6 @@ import { uniqueNamespace } from '../../support/test-redis';
 import { type CacheApp, closeRaw, rawRedis, sleep, startCacheApp, waitFor } from '../cache-test-app';
 import { NEAR, readUntilKept } from './near-cache-conformance';
 import type Redis from 'ioredis';
-
-type Cache = CacheService<unknown>;
 
 // Server-wide commands (SWAPDB, CONFIG SET, ACL, DEBUG, restarts) run on a Redis of this file's own.
 let server: RedisServerHandle;
