@@ -46,6 +46,25 @@ const APPS: AppSpec[] = [
     devDependencies: TYPES_NODE,
   },
   {
+    // The lowest versions the peer ranges accept (Nest 12.0.0's own peers are broken: its core
+    // asks for @nestjs/common ^11, so the 12 line is tested on a current release only).
+    name: 'peer-floors-cjs',
+    type: 'commonjs',
+    main: 'main-config.ts',
+    dependencies: {
+      '@nestjs/common': '11.0.0',
+      '@nestjs/core': '11.0.0',
+      '@nestjs/platform-express': '11.0.0',
+      '@nestjs/config': '4.0.0',
+      '@nestjs/terminus': '11.0.0',
+      ioredis: '5.0.0',
+      'reflect-metadata': '0.1.13',
+      // rxjs 7.1.0 declares no types for module resolution nodenext; the app could not compile.
+      rxjs: '7.8.2',
+    },
+    devDependencies: TYPES_NODE,
+  },
+  {
     // Nest 12 is ES modules only; the app is one too, with ioredis 6 and no optional peer.
     name: 'nest12-esm-ioredis6',
     type: 'module',
