@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { nearMessages } from '../cache.messages';
 import type { RedisClient } from '../redis/redis.client';
 import type { RedisConnection } from '../redis/redis-connection.factory';
+import { DuplicateConnection } from '../redis/duplicate-connection';
 import { RateLimitedLogger } from '../support/rate-limited-logger';
 import { EVERY_KEY, type InvalidationChannel, type Invalidated } from './invalidation-channel';
 
@@ -36,12 +37,18 @@ export class TrackingChannel implements InvalidationChannel {
    * @param heartbeatMs how often the connection proves it still delivers.
    * @param timeoutMs how long a heartbeat or sync may take.
    */
+  private readonly duplicate: DuplicateConnection;
+
   constructor(
     private readonly client: RedisClient,
     private readonly prefixes: readonly string[],
     private readonly heartbeatMs: number,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    // Subscriptions are re-made by `arm` after tracking, never by ioredis on its own: a
+    // subscribed connection cannot send CLIENT TRACKING any more.
+    this.duplicate = new DuplicateConnection(client, (connection) => this.watch(connection), { autoResubscribe: false });
+  }
 
   get isUp(): boolean {
     return this.up;
@@ -53,11 +60,14 @@ export class TrackingChannel implements InvalidationChannel {
   }
 
   async start(): Promise<void> {
-    // Subscriptions are re-made by `arm` after tracking, never by ioredis on its own: a
-    // subscribed connection cannot send CLIENT TRACKING any more.
-    const connection = (this.client.connection as RedisConnection & { duplicate(o: object): RedisConnection }).duplicate({
-      autoResubscribe: false,
-    });
+    this.heartbeat = setInterval(() => void this.beat(), this.heartbeatMs);
+    this.heartbeat.unref();
+    await this.duplicate.get();
+    // So that an application that finished booting against a reachable Redis has the channel up.
+    await this.arming;
+  }
+
+  private watch(connection: RedisConnection): void {
     this.connection = connection;
     connection.on('ready', () => {
       this.arming = this.arm(connection);
@@ -67,15 +77,6 @@ export class TrackingChannel implements InvalidationChannel {
     connection.on('messageBuffer', (channel: Buffer, message: Buffer | Buffer[] | null) => {
       if (channel.toString() === INVALIDATIONS) this.deliver(message);
     });
-    this.heartbeat = setInterval(() => void this.beat(), this.heartbeatMs);
-    this.heartbeat.unref();
-    try {
-      await connection.connect();
-      // So that an application that finished booting against a reachable Redis has the channel up.
-      await this.arming;
-    } catch {
-      // Reported by the 'error' listener; ioredis keeps reconnecting, and 'ready' arms it then.
-    }
   }
 
   async sync(): Promise<void> {
@@ -93,17 +94,9 @@ export class TrackingChannel implements InvalidationChannel {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.heartbeat);
-    const connection = this.connection;
     this.connection = undefined;
     this.up = false;
-    if (!connection || connection.status === 'end') return;
-    try {
-      await connection.quit();
-    } catch {
-      // Not connected: closing the socket is all that is left.
-    } finally {
-      connection.disconnect();
-    }
+    await this.duplicate.close();
   }
 
   private async arm(connection: RedisConnection): Promise<void> {

@@ -11,10 +11,14 @@ export class DuplicateConnection {
   private opening?: Promise<RedisConnection>;
   private opened?: RedisConnection;
 
-  /** `setup` attaches listeners before connecting; it must handle 'error' events. */
+  /**
+   * `setup` attaches listeners before connecting; it must handle 'error' events. `overrides`
+   * change ioredis options of the duplicate (e.g. `autoResubscribe`).
+   */
   constructor(
     private readonly client: RedisClient,
     private readonly setup: (connection: RedisConnection) => void,
+    private readonly overrides: Record<string, unknown> = {},
   ) {}
 
   /** The connection, connecting it the first time. */
@@ -39,7 +43,7 @@ export class DuplicateConnection {
   }
 
   private async open(): Promise<RedisConnection> {
-    const connection = (this.client.connection as { duplicate(): RedisConnection }).duplicate();
+    const connection = (this.client.connection as { duplicate(overrides: object): RedisConnection }).duplicate(this.overrides);
     this.setup(connection);
     this.opened = connection;
     try {
