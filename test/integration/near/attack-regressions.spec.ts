@@ -1,49 +1,22 @@
 import type { CacheService } from '@elile/cache';
-import { CacheCoherence } from '@elile/cache/near/cache-coherence';
 import { deferred } from '../../support/deferred';
-import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy';
-import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../../support/test-redis';
 import { startLocalRedisServer } from '../../support/redis-harness';
-import { type CacheApp, closeRaw, rawRedis, sleep, startCacheApp, waitFor } from '../cache-test-app';
+import { closeRaw, rawRedis, sleep, waitFor } from '../cache-test-app';
+import { channelOf, useInstances } from './instances';
 import { readUntilKept } from './near-cache-conformance';
 
 // Regressions of the attack review of the near cache, fleet single flight and refresh-ahead.
 type Cache = CacheService<unknown>;
 
-const fileNamespace = uniqueNamespace('near-regressions');
-let testNumber = 0;
-let namespace: string;
-const apps: CacheApp[] = [];
-const proxies: TcpProxy[] = [];
 const sourceDown = () => Promise.reject(new Error('source down'));
-
-async function instance(url = testRedisUrl()): Promise<CacheApp> {
-  const app = await startCacheApp({
-    namespace,
-    leaseTtl: 0.5,
-    redis: { url },
-    domains: {
-      graceful: { ttl: 60, l1: true, grace: 60 },
-      refreshed: { ttl: 4, l1: true, refreshAhead: 0.5 },
-    },
-  });
-  apps.push(app);
-  return app;
-}
-
-beforeEach(() => {
-  testNumber += 1;
-  namespace = `${fileNamespace}${testNumber}:`;
+const instances = useInstances('near-regressions', {
+  leaseTtl: 0.5,
+  domains: {
+    graceful: { ttl: 60, l1: true, grace: 60 },
+    refreshed: { ttl: 4, l1: true, refreshAhead: 0.5 },
+  },
 });
-
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-  await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
-});
-
-afterAll(async () => {
-  await deleteNamespace(testRedisUrl(), fileNamespace);
-});
+const instance = (url?: string) => instances.start(url);
 
 describe('fail-safe and the near cache', () => {
   it.each([
@@ -51,14 +24,12 @@ describe('fail-safe and the near cache', () => {
     ['tag-invalidated', (cache: Cache) => cache.invalidateTags(['org:1'])],
   ])('a value %s while B could not hear of it is never served by B as a fallback once Redis answers', async (_name, invalidate) => {
     const a = await instance();
-    const proxy = await startTcpProxy(Number(new URL(testRedisUrl()).port));
-    proxies.push(proxy);
-    const b = await instance(`redis://127.0.0.1:${proxy.port}`);
+    const { app: b, proxy } = await instances.behindProxy();
     const [onA, onB] = [a.registry.get('graceful'), b.registry.get('graceful')];
     await onA.set('k', 'revoked permission', { tags: ['org:1'] });
     await readUntilKept(onB, 'k');
     proxy.cutAll();
-    const channel = b.moduleRef.get(CacheCoherence).coherence!.channel;
+    const channel = channelOf(b);
     await waitFor('B to notice', () => !channel.isUp);
     await invalidate(onA);
     await waitFor('the channel to come back', () => channel.isUp, 10_000);
@@ -115,7 +86,7 @@ describe('refresh-ahead', () => {
       await waitFor('the refresh to land', () => a.stats().refreshes === 1);
     } finally {
       await closeRaw(raw);
-      await Promise.all(apps.splice(0).map((app) => app.close()));
+      await instances.close();
       await server.stop();
     }
   }, 30_000);

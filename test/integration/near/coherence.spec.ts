@@ -1,60 +1,25 @@
 import { CacheInvalidator, type CacheService, invalidationTags } from '@elile/cache';
-import { CacheCoherence } from '@elile/cache/near/cache-coherence';
-import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy';
-import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../../support/test-redis';
-import { type CacheApp, closeRaw, rawRedis, sleep, startCacheApp, waitFor } from '../cache-test-app';
+import { testRedisUrl } from '../../support/test-redis';
+import { closeRaw, rawRedis, sleep, waitFor } from '../cache-test-app';
+import { channelOf, useInstances } from './instances';
 import { NEAR, readUntilKept } from './near-cache-conformance';
 
 type Cache = CacheService<unknown>;
 
-const fileNamespace = uniqueNamespace('near-coherence');
-let testNumber = 0;
-let namespace: string;
-const apps: CacheApp[] = [];
-const proxies: TcpProxy[] = [];
-
-/** An application instance whose near cache the test watches; `url` lets it go through a proxy. */
-async function instance(url = testRedisUrl()): Promise<CacheApp> {
-  const app = await startCacheApp({
-    namespace,
-    redis: { url },
-    domains: {
-      [NEAR]: { ttl: 60, l1: true },
-      subject: { ttl: 60, l1: true },
-      screening: { ttl: 60, l1: true },
-    },
-  });
-  apps.push(app);
-  return app;
-}
-
-async function behindProxy(): Promise<{ app: CacheApp; proxy: TcpProxy }> {
-  const port = Number(new URL(testRedisUrl()).port);
-  const proxy = await startTcpProxy(port);
-  proxies.push(proxy);
-  return { app: await instance(`redis://127.0.0.1:${proxy.port}`), proxy };
-}
-
-const channelOf = (app: CacheApp) => app.moduleRef.get(CacheCoherence).coherence!.channel;
+const instances = useInstances('near-coherence', {
+  domains: {
+    [NEAR]: { ttl: 60, l1: true },
+    subject: { ttl: 60, l1: true },
+    screening: { ttl: 60, l1: true },
+  },
+});
+const instance = () => instances.start();
+const behindProxy = () => instances.behindProxy();
 
 /** Resolves once `cache` has dropped at least one more kept entry than `before`. */
 async function dropped(cache: Cache, before: number): Promise<void> {
   await waitFor('the invalidation to reach the other instance', () => cache.stats().l1Invalidations > before);
 }
-
-beforeEach(() => {
-  testNumber += 1;
-  namespace = `${fileNamespace}${testNumber}:`;
-});
-
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-  await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
-});
-
-afterAll(async () => {
-  await deleteNamespace(testRedisUrl(), fileNamespace);
-});
 
 describe('Near caches of two instances on one Redis', () => {
   it('a write on A drops the copy B kept, and once that invalidation is delivered B never serves the old value', async () => {

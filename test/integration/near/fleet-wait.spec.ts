@@ -1,27 +1,17 @@
 import type { CacheService } from '@elile/cache';
 import { EntryCodec } from '@elile/cache/codec/entry-codec';
 import { MsgpackCodec } from '@elile/cache/codec/msgpack.codec';
-import { CacheCoherence } from '@elile/cache/near/cache-coherence';
 import { deferred } from '../../support/deferred';
-import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../../support/test-redis';
-import { type CacheApp, closeRaw, rawRedis, startCacheApp, timed, waitFor } from '../cache-test-app';
+import { testRedisUrl } from '../../support/test-redis';
+import { closeRaw, rawRedis, timed, waitFor } from '../cache-test-app';
+import { channelOf, useInstances } from './instances';
 
 type Cache = CacheService<unknown>;
 
-const fileNamespace = uniqueNamespace('fleet-wait');
-let testNumber = 0;
-let namespace: string;
-const apps: CacheApp[] = [];
+const instances = useInstances('fleet-wait', { leaseTtl: 5 });
 
 async function instance(options: { url?: string; fleetSingleFlight?: boolean } = {}): Promise<Cache> {
-  const app = await startCacheApp({
-    namespace,
-    redis: { url: options.url ?? testRedisUrl() },
-    fleetSingleFlight: options.fleetSingleFlight,
-    leaseTtl: 5,
-  });
-  apps.push(app);
-  return app.main;
+  return (await instances.start(options.url, { fleetSingleFlight: options.fleetSingleFlight })).main;
 }
 
 /** A's loader runs until the test releases it; B's call is made once A holds the lease. */
@@ -31,19 +21,6 @@ async function holdLease(a: Cache, key: string): Promise<{ release(value: unknow
   await waitFor('A to hold the lease', () => a.stats().loads === 1);
   return { release: (value) => gate.resolve(value), fail: (error) => gate.reject(error), done };
 }
-
-beforeEach(() => {
-  testNumber += 1;
-  namespace = `${fileNamespace}${testNumber}:`;
-});
-
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-});
-
-afterAll(async () => {
-  await deleteNamespace(testRedisUrl(), fileNamespace);
-});
 
 describe("A miss on a key another instance is loading", () => {
   it("waits for that instance's fill and is served its value, without loading", async () => {
@@ -111,14 +88,15 @@ describe("A miss on a key another instance is loading", () => {
   it('loads at once, without waiting, when its invalidation channel cannot be had (a Redis user without CLIENT TRACKING)', async () => {
     const a = await instance();
     const raw = rawRedis(testRedisUrl());
-    const user = `no-tracking-${process.pid}-${testNumber}`;
+    const user = `no-tracking-${process.pid}-${instances.namespace.length}`;
     try {
       await raw.call('ACL', 'SETUSER', user, 'on', '>secret', '~*', '&*', '+@all', '-client|tracking');
       const url = new URL(testRedisUrl());
       url.username = user;
       url.password = 'secret';
-      const b = await instance({ url: url.toString() });
-      expect(apps[1].moduleRef.get(CacheCoherence).coherence!.channel.isUp).toBe(false);
+      const bApp = await instances.start(url.toString());
+      const b = bApp.main;
+      expect(channelOf(bApp).isUp).toBe(false);
       const held = await holdLease(a, 'k');
       const { ms, result } = await timed(() => b.getOrSet('k', async () => 'loaded by B'));
       expect(result).toEqual({ status: 'fulfilled', value: 'loaded by B' });
@@ -142,32 +120,25 @@ describe("A miss on a key another instance is loading", () => {
 
 describe('A lease this process could not fill', () => {
   it('is taken over by its next miss instead of being waited for', async () => {
-    const port = Number(new URL(testRedisUrl()).port);
-    const { startTcpProxy } = await import('../../support/tcp-proxy');
-    const proxy = await startTcpProxy(port);
-    try {
-      const b = await instance({ url: `redis://127.0.0.1:${proxy.port}` });
-      const coherence = apps[0].moduleRef.get(CacheCoherence).coherence!;
-      const gate = deferred<string>();
-      const loading = b.getOrSet('k', () => gate.promise);
-      await waitFor('the load to start', () => b.stats().loads === 1);
-      // The fill fails: Redis is out of reach when the loader returns.
-      proxy.cutAll();
-      proxy.blackHole();
-      gate.resolve('first');
-      await expect(loading).resolves.toBe('first');
-      proxy.release();
-      await waitFor('the channel to come back', () => coherence.channel.isUp, 15_000);
-      await waitFor('the data connection to come back', () => apps[0].redis.isReady, 15_000);
-      const { ms, result } = await timed(() => b.getOrSet('k', async () => 'second'));
-      expect(result).toEqual({ status: 'fulfilled', value: 'second' });
-      // Waited for, the orphan would have run the wait out (a timeout) before loading.
-      expect(b.stats().fleetWaitTimeouts).toBe(0);
-      expect(b.stats().fleetWaits).toBe(0);
-      console.log(`orphaned lease taken over: the next miss loaded after ${ms.toFixed(0)} ms (lease TTL 5 s)`);
-      await expect(b.get('k')).resolves.toBe('second');
-    } finally {
-      await proxy.close();
-    }
+    const { app: bApp, proxy } = await instances.behindProxy();
+    const b = bApp.main;
+    const gate = deferred<string>();
+    const loading = b.getOrSet('k', () => gate.promise);
+    await waitFor('the load to start', () => b.stats().loads === 1);
+    // The fill fails: Redis is out of reach when the loader returns.
+    proxy.cutAll();
+    proxy.blackHole();
+    gate.resolve('first');
+    await expect(loading).resolves.toBe('first');
+    proxy.release();
+    await waitFor('the channel to come back', () => channelOf(bApp).isUp, 15_000);
+    await waitFor('the data connection to come back', () => bApp.redis.isReady, 15_000);
+    const { ms, result } = await timed(() => b.getOrSet('k', async () => 'second'));
+    expect(result).toEqual({ status: 'fulfilled', value: 'second' });
+    // Waited for, the orphan would have run the wait out (a timeout) before loading.
+    expect(b.stats().fleetWaitTimeouts).toBe(0);
+    expect(b.stats().fleetWaits).toBe(0);
+    console.log(`orphaned lease taken over: the next miss loaded after ${ms.toFixed(0)} ms (lease TTL 5 s)`);
+    await expect(b.get('k')).resolves.toBe('second');
   }, 40_000);
 });
