@@ -20,7 +20,8 @@ import {
 /**
  * The package as a user gets it: `npm pack` of libs/cache, installed from the tarball into fresh
  * applications outside the repository (so nothing resolves to the repository's node_modules),
- * booted against the test Redis on this machine's Node and on the current LTS lines.
+ * booted against the test Redis on this machine's Node, on the floors of `engines` and on the
+ * current LTS lines.
  */
 
 const root = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
