@@ -54,6 +54,11 @@ function traced<C extends object, T>(
   return channel.tracePromise(work, context());
 }
 
+/** Whether anyone traces cache operations: the hot path asks before it builds anything. */
+export function operationsTraced(): boolean {
+  return operationChannel.hasSubscribers;
+}
+
 export function traceOperation<T>(context: () => CacheOperationContext, work: () => Promise<T>): Promise<T> {
   return traced(operationChannel, context, work);
 }
