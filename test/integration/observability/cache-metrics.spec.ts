@@ -6,6 +6,7 @@ import { CacheConfigurationError, CacheModule, type CacheModuleOptions, CacheReg
 import { CacheMetrics, CacheMetricsModule, type CacheMetricsOptions } from '@elile/cache/metrics';
 import { closeFailedBoot } from '../../support/close-failed-boot';
 import { RecordingLogger } from '../../support/recording-logger';
+import { startLocalRedisCluster } from '../../support/redis-cluster';
 import { type RedisServerHandle, startLocalRedisServer } from '../../support/redis-harness';
 import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy';
 import { closeRaw, rawRedis, waitFor } from '../cache-test-app';
@@ -101,6 +102,21 @@ describe('CacheMetricsModule on a real Redis', () => {
     await waitFor('the client to connect', () => sameServer.status === 'ready');
     await sameServer.get('x');
     expect(await value(registry, 'elile_cache_redis_command_duration_seconds_count', { command: 'get' })).toBe(gets + 1);
+  });
+
+  it('on a Redis Cluster, commands to every master are timed', async () => {
+    const cluster = await startLocalRedisCluster(3);
+    try {
+      const registry = new Registry();
+      const moduleRef = await boot({ namespace: 'metrics:cl:', redis: { cluster: { nodes: [...cluster.seeds] } } }, { registry });
+      const keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
+      for (const key of keys) await main(moduleRef).get(key);
+      expect(await value(registry, 'elile_cache_misses_total', { domain: 'main' })).toBe(30);
+      expect(await value(registry, 'elile_cache_redis_command_duration_seconds_count', { command: 'get' })).toBe(30);
+      await modules.splice(modules.indexOf(moduleRef), 1)[0].close();
+    } finally {
+      await cluster.stop();
+    }
   });
 
   it('errors by kind, breaker state and transitions while Redis is black-holed, and lock counters', async () => {
