@@ -7,13 +7,19 @@ import type { LockStats } from '../lock/lock-stats';
 import type { BreakerState } from '../redis/connection-breaker';
 import type { RedisClient } from '../redis/redis.client';
 
-type DomainCounterField = Exclude<keyof CacheStats, 'hitRatio' | 'errors' | 'errorsByKind' | 'overloaded' | 'circuitOpen' | 'corruptEntries'>;
+/**
+ * The fields of `stats()` that are not a counter of their own: a ratio (PromQL computes it from
+ * the counters), and `errors` with the kinds of it that `stats()` also counts apart.
+ */
+export const NOT_DOMAIN_COUNTERS = ['hitRatio', 'errors', 'errorsByKind', 'overloaded', 'circuitOpen', 'corruptEntries'] as const;
+
+type DomainCounterField = Exclude<keyof CacheStats, (typeof NOT_DOMAIN_COUNTERS)[number]>;
 
 /**
  * The counters `CacheService.stats()` keeps, by metric. `errors` is `elile_cache_errors_total`
  * by kind; `overloaded`, `circuitOpen` and `corruptEntries` are kinds of it.
  */
-const DOMAIN_COUNTERS: ReadonlyArray<readonly [name: string, field: DomainCounterField, help: string]> = [
+export const DOMAIN_COUNTERS: ReadonlyArray<readonly [name: string, field: DomainCounterField, help: string]> = [
   ['elile_cache_hits_total', 'hits', 'Reads answered from the cache (near cache included)'],
   ['elile_cache_misses_total', 'misses', 'Reads that found nothing usable (absent, expired, being filled, undecodable)'],
   ['elile_cache_l1_hits_total', 'l1Hits', 'Reads answered by the near cache of this process (also in hits)'],
