@@ -34,12 +34,12 @@ const TYPES_NODE = { '@types/node': root.devDependencies['@types/node'] };
 const APPS: AppSpec[] = [
   {
     // What the repository itself runs, with the optional peers @nestjs/config (options from ELILE_*
-    // through cacheConfig) and @nestjs/terminus (@elile/cache/health).
+    // through cacheConfig), @nestjs/terminus (@elile/cache/health) and prom-client (/metrics).
     name: 'nest11-cjs-ioredis5',
     type: 'commonjs',
     main: 'main-config.ts',
     dependencies: Object.fromEntries(
-      ['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', '@nestjs/config', '@nestjs/terminus', 'ioredis', 'reflect-metadata', 'rxjs'].map((name) => [
+      ['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', '@nestjs/config', '@nestjs/terminus', 'prom-client', 'ioredis', 'reflect-metadata', 'rxjs'].map((name) => [
         name,
         root.dependencies[name],
       ]),
@@ -58,6 +58,7 @@ const APPS: AppSpec[] = [
       '@nestjs/platform-express': '11.0.0',
       '@nestjs/config': '4.0.0',
       '@nestjs/terminus': '11.0.0',
+      'prom-client': '15.0.0',
       ioredis: '5.0.0',
       'reflect-metadata': '0.1.13',
       // rxjs 7.1.0 declares no types for module resolution nodenext; the app could not compile.
@@ -198,7 +199,7 @@ describe.each(APPS.map((spec) => [spec.name, spec] as const))('an application: %
       const env = { APP_REDIS_URL: testRedisUrl(), APP_NAMESPACE: namespace, ELILE_REDIS_URL: testRedisUrl(), ELILE_CACHE_NAMESPACE: namespace };
       const result = await run(prepared.nodes.get(version)!, ['dist/main.js'], { cwd: appDir, env, timeoutMs: BOOT_TIMEOUT_MS });
       if (result.code !== 0) throw new Error(`the app exited with ${result.code}:\n${result.stderr}\n${result.stdout}`);
-      const report = JSON.parse(result.stdout.trim().split('\n').pop()!) as Report & { configError: string; health: string };
+      const report = JSON.parse(result.stdout.trim().split('\n').pop()!) as Report & { configError: string; health: string; metrics: string };
       process.stderr.write(`[package test] ${name} on Node ${report.node}: ${JSON.stringify(report.versions)}\n`);
 
       expect(report.node).toBe(version === MACHINE ? process.version : `v${version}`);
@@ -241,13 +242,19 @@ describe.each(APPS.map((spec) => [spec.name, spec] as const))('an application: %
         const probe = await run(prepared.nodes.get(version)!, ['-e', "require.resolve('@nestjs/config')"], { cwd: appDir, timeoutMs: 30_000 });
         expect(probe.code).not.toBe(0);
       }
-      // @elile/cache/health: up through Terminus where it is installed; elsewhere its error names it.
-      if ('@nestjs/terminus' in spec.dependencies) {
-        expect(report.health).toBe('up');
-      } else {
-        const probe = await run(prepared.nodes.get(version)!, ['-e', "require('@elile/cache/health')"], { cwd: appDir, timeoutMs: 30_000 });
-        expect(probe.code).not.toBe(0);
-        expect(probe.stderr).toContain("Cannot find module '@nestjs/terminus'");
+      // @elile/cache/health and /metrics: working where their peer is installed; elsewhere their
+      // error names it.
+      for (const [entry, peer, expected] of [
+        ['health', '@nestjs/terminus', 'up'],
+        ['metrics', 'prom-client', 'elile_cache_* scraped'],
+      ] as const) {
+        if (peer in spec.dependencies) {
+          expect(report[entry]).toBe(expected);
+        } else {
+          const probe = await run(prepared.nodes.get(version)!, ['-e', `require('@elile/cache/${entry}')`], { cwd: appDir, timeoutMs: 30_000 });
+          expect(probe.code).not.toBe(0);
+          expect(probe.stderr).toContain(`Cannot find module '${peer}'`);
+        }
       }
     },
     BOOT_TIMEOUT_MS,

@@ -4,11 +4,13 @@ import { NestFactory } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { cacheConfig, CacheModule, type CacheModuleOptions } from '@elile/cache';
 import { CacheHealthIndicator } from '@elile/cache/health';
+import { CacheMetrics, CacheMetricsModule } from '@elile/cache/metrics';
 import { run } from './catalog.js';
 
 /**
- * An app with @nestjs/config and @nestjs/terminus: every option from ELILE_* variables through
- * `cacheConfig`, and the cache's health from `@elile/cache/health`.
+ * An app with every optional peer: options from ELILE_* variables through `cacheConfig`
+ * (@nestjs/config), the cache's health from `@elile/cache/health` (@nestjs/terminus) and its
+ * Prometheus metrics from `@elile/cache/metrics` (prom-client).
  */
 const cacheModule = () =>
   CacheModule.forRootAsync({
@@ -17,13 +19,15 @@ const cacheModule = () =>
     useFactory: (options: CacheModuleOptions) => options,
   });
 
-async function health(): Promise<string> {
-  @Module({ imports: [TerminusModule, cacheModule()], providers: [CacheHealthIndicator] })
-  class HealthModule {}
+async function optionalEntries(): Promise<{ health: string; metrics: string }> {
+  @Module({ imports: [TerminusModule, cacheModule(), CacheMetricsModule.forRoot()], providers: [CacheHealthIndicator] })
+  class OpsModule {}
 
-  const app = await NestFactory.createApplicationContext(HealthModule, { logger: ['error', 'warn'] });
+  const app = await NestFactory.createApplicationContext(OpsModule, { logger: ['error', 'warn'] });
   try {
-    return (await app.get(CacheHealthIndicator).isHealthy('cache')).cache.status;
+    const health = (await app.get(CacheHealthIndicator).isHealthy('cache')).cache.status;
+    const scraped = await app.get(CacheMetrics).registry.metrics();
+    return { health, metrics: scraped.includes('elile_cache_') ? 'elile_cache_* scraped' : scraped.slice(0, 200) };
   } finally {
     await app.close();
   }
@@ -31,7 +35,7 @@ async function health(): Promise<string> {
 
 async function main(): Promise<void> {
   const report = await run(cacheModule());
-  process.stdout.write(`${JSON.stringify({ ...report, configError: 'not tried', health: await health() })}\n`);
+  process.stdout.write(`${JSON.stringify({ ...report, configError: 'not tried', ...(await optionalEntries()) })}\n`);
 }
 
 main().catch((error: unknown) => {

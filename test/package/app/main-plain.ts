@@ -1,7 +1,7 @@
 import { CacheConfigurationError, cacheConfig, CacheModule } from '@elile/cache';
 import { run } from './catalog.js';
 
-/** An app without @nestjs/config or @nestjs/terminus: options in code; `cacheConfig` must say what to install. */
+/** An app without optional peers: options in code; `cacheConfig` must say what to install. */
 async function main(): Promise<void> {
   let configError = 'none';
   try {
@@ -10,7 +10,7 @@ async function main(): Promise<void> {
     configError = error instanceof CacheConfigurationError ? error.message : `not a CacheConfigurationError: ${String(error)}`;
   }
   const report = await run(CacheModule.forRoot({ redis: { url: process.env.APP_REDIS_URL }, namespace: process.env.APP_NAMESPACE }));
-  process.stdout.write(`${JSON.stringify({ ...report, configError, health: 'not tried' })}\n`);
+  process.stdout.write(`${JSON.stringify({ ...report, configError, health: 'not tried', metrics: 'not tried' })}\n`);
 }
 
 main().catch((error: unknown) => {
