@@ -520,6 +520,9 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
         refreshes: 0,
         refreshErrors: 0,
         staleServed: 0,
+        sets: 0,
+        deletes: 0,
+        invalidations: 0,
       });
 
       await cache.get('a'); // miss

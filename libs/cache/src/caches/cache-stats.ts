@@ -49,6 +49,15 @@ export interface CacheStats {
   readonly refreshes: number;
   /** Refreshes ahead of expiry whose loader failed; the entry was kept until its TTL. */
   readonly refreshErrors: number;
+  /** Entries stored by `set` and `setMany` (a write the cache could not store is an error). */
+  readonly sets: number;
+  /** Keys given to `delete` and `deleteMany` calls that succeeded, present or not. */
+  readonly deletes: number;
+  /**
+   * `invalidateTags`, `invalidatePattern` (and `clear`), `expire` and `expireTags` calls that
+   * succeeded.
+   */
+  readonly invalidations: number;
   /**
    * Stale values served by fail-safe (`grace`): the loader failed or outlasted its soft timeout,
    * or Redis could not be read, and a value past its TTL but within its grace was at hand.
@@ -85,6 +94,9 @@ export class CacheCounters {
   refreshes = 0;
   refreshErrors = 0;
   staleServed = 0;
+  sets = 0;
+  deletes = 0;
+  invalidations = 0;
 
   /** Counts a failure (already counted in `errors`) under the kind its error tells, if any. */
   countKind(error: unknown): void {
@@ -115,6 +127,9 @@ export class CacheCounters {
       refreshes: this.refreshes,
       refreshErrors: this.refreshErrors,
       staleServed: this.staleServed,
+      sets: this.sets,
+      deletes: this.deletes,
+      invalidations: this.invalidations,
     };
   }
 }

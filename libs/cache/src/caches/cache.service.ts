@@ -254,6 +254,7 @@ export class CacheService<T = unknown> {
     this.writing([fullKey]);
     try {
       await this.store.set(fullKey, bytes, this.failSafe.storedTtlMs(ttlMs), tags);
+      this.counters.sets++;
       return true;
     } catch (error) {
       this.degradeWrite('set', error);
@@ -270,7 +271,9 @@ export class CacheService<T = unknown> {
     const fullKey = this.keyOf(key, options);
     this.loads.forget((loading) => loading === fullKey);
     this.writing([fullKey]);
-    return (await this.store.delete([fullKey])) > 0;
+    const existed = (await this.store.delete([fullKey])) > 0;
+    this.counters.deletes++;
+    return existed;
   }
 
   /**
@@ -283,7 +286,9 @@ export class CacheService<T = unknown> {
     const fullKeys = new Set(keys.map((key) => this.keyOf(key, options)));
     this.loads.forget((loading) => fullKeys.has(loading));
     this.writing([...fullKeys]);
-    return this.store.delete([...fullKeys]);
+    const existed = await this.store.delete([...fullKeys]);
+    this.counters.deletes += fullKeys.size;
+    return existed;
   }
 
   /** Whether a value is cached under `key` (a read-through in progress does not count). */
@@ -543,6 +548,7 @@ export class CacheService<T = unknown> {
     this.writing(encoded.map(({ key }) => key));
     try {
       await this.store.setMany(encoded);
+      this.counters.sets += encoded.length;
       return true;
     } catch (error) {
       this.degradeWrite('setMany', error);
@@ -565,6 +571,7 @@ export class CacheService<T = unknown> {
     this.loads.forget((loading) => matcher.test(loading));
     this.near?.deleteMatching(matcher);
     const deleted = await this.store.deleteMatching(fullPattern);
+    this.counters.invalidations++;
     await this.nearCaughtUp();
     return deleted;
   }
@@ -580,6 +587,7 @@ export class CacheService<T = unknown> {
     // A load's tags are known only once it finishes: none in progress may be shared any more.
     this.loads.forget(() => true);
     const deleted = await this.store.invalidateTags(tagKeys, this.leaseTtlMs);
+    this.counters.invalidations++;
     // The near cache does not know which keys carried the tags: their invalidations tell it.
     await this.nearCaughtUp();
     return deleted;
@@ -599,7 +607,9 @@ export class CacheService<T = unknown> {
     this.loads.forget((loading) => loading === fullKey);
     this.writing([fullKey]);
     const expiredAt = EntryCodec.expiryBytes(Date.now());
-    return (await this.store.expireEntries([fullKey], expiredAt, this.failSafe.graceMs)) > 0;
+    const held = (await this.store.expireEntries([fullKey], expiredAt, this.failSafe.graceMs)) > 0;
+    this.counters.invalidations++;
+    return held;
   }
 
   /**
@@ -614,6 +624,7 @@ export class CacheService<T = unknown> {
     this.loads.forget(() => true);
     const expiredAt = EntryCodec.expiryBytes(Date.now());
     const expired = await this.store.expireTagged(tagKeys, expiredAt, this.failSafe.graceMs, this.leaseTtlMs);
+    this.counters.invalidations++;
     await this.nearCaughtUp();
     return expired;
   }

@@ -1,18 +1,11 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
-import {
-  type CacheLoadContext,
-  type CacheOperationContext,
-  type LockOperationContext,
-  TRACING_CHANNELS,
-} from '../observability/cache-tracing';
-import { onSettledCall, onTimedCall } from './timed-channel';
+import { Histogram, type Registry } from 'prom-client';
+import { type CacheLoadContext, type LockOperationContext, TRACING_CHANNELS } from '../observability/cache-tracing';
+import { onTimedCall } from './timed-channel';
 
 /** Loaders run from a millisecond (a cache in front of a cache) to seconds (a report). */
 const LOADER_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** From an uncontended acquisition (one round trip) to a wait for a long job's lock. */
 const LOCK_WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-
-const INVALIDATIONS = new Set(['invalidateTags', 'invalidatePattern', 'expire', 'expireTags']);
 
 /** What `registerChannelMetrics` registered, and how to stop feeding it. */
 export interface ChannelMetrics {
@@ -21,30 +14,13 @@ export interface ChannelMetrics {
 }
 
 /**
- * Registers the metrics counted from the module's tracing channels: what `stats()` does not keep
- * (writes, deletes, invalidations by call) and what needs one observation per call (histograms).
- * The channels are process-wide: every instance of the module in the process feeds them.
+ * Registers the metrics that need one observation per call (histograms), from the module's
+ * tracing channels of loader runs and lock acquisitions — never the channel of every cache
+ * operation, which would make a near-cache hit pay for a trace. The channels are process-wide:
+ * every instance of the module in the process feeds them.
  */
 export function registerChannelMetrics(registry: Registry): ChannelMetrics {
   const registers = [registry];
-  const sets = new Counter({
-    name: 'elile_cache_sets_total',
-    help: 'Entries written by set and setMany (fills of getOrSet are loads)',
-    labelNames: ['domain'],
-    registers,
-  });
-  const deletes = new Counter({
-    name: 'elile_cache_deletes_total',
-    help: 'Keys deleted by delete and deleteMany calls that succeeded',
-    labelNames: ['domain'],
-    registers,
-  });
-  const invalidations = new Counter({
-    name: 'elile_cache_invalidations_total',
-    help: 'Invalidation calls that succeeded: invalidateTags, invalidatePattern (and clear), expire, expireTags',
-    labelNames: ['domain', 'operation'],
-    registers,
-  });
   const loaderDuration = new Histogram({
     name: 'elile_cache_loader_duration_seconds',
     help: 'Loader runs, by why they ran (miss, refresh, unavailable) and how they ended (ok, error)',
@@ -60,18 +36,6 @@ export function registerChannelMetrics(registry: Registry): ChannelMetrics {
   });
 
   const stops = [
-    onSettledCall<CacheOperationContext>(TRACING_CHANNELS.operation, ({ context, failed }) => {
-      if (failed) return;
-      const { domain, operation, count = 1 } = context;
-      // `set` and `setMany` resolve false when the cache could not store (Redis down, …).
-      if (operation === 'set' || operation === 'setMany') {
-        if (context.result !== false) sets.inc({ domain }, count);
-      } else if (operation === 'delete' || operation === 'deleteMany') {
-        deletes.inc({ domain }, count);
-      } else if (INVALIDATIONS.has(operation)) {
-        invalidations.inc({ domain, operation });
-      }
-    }),
     onTimedCall<CacheLoadContext>(TRACING_CHANNELS.load, ({ context: { domain, reason }, seconds, failed }) => {
       loaderDuration.observe({ domain, reason, outcome: failed ? 'error' : 'ok' }, seconds);
     }),
@@ -81,9 +45,6 @@ export function registerChannelMetrics(registry: Registry): ChannelMetrics {
   ];
   return {
     names: [
-      'elile_cache_sets_total',
-      'elile_cache_deletes_total',
-      'elile_cache_invalidations_total',
       'elile_cache_loader_duration_seconds',
       'elile_cache_lock_wait_seconds',
     ],

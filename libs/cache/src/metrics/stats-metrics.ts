@@ -26,6 +26,13 @@ export const DOMAIN_COUNTERS: ReadonlyArray<readonly [name: string, field: Domai
   ['elile_cache_l1_misses_total', 'l1Misses', 'Near-cache lookups that went on to the store'],
   ['elile_cache_l1_evictions_total', 'l1Evictions', 'Near-cache entries dropped to stay within l1.maxEntries'],
   ['elile_cache_l1_invalidations_total', 'l1Invalidations', 'Near-cache entries dropped because their key changed somewhere'],
+  ['elile_cache_sets_total', 'sets', 'Entries written by set and setMany (fills of getOrSet are loads)'],
+  ['elile_cache_deletes_total', 'deletes', 'Keys given to delete and deleteMany calls that succeeded'],
+  [
+    'elile_cache_invalidations_total',
+    'invalidations',
+    'Invalidation calls that succeeded: invalidateTags, invalidatePattern (and clear), expire, expireTags',
+  ],
   ['elile_cache_loads_total', 'loads', 'Loader runs'],
   ['elile_cache_stale_served_total', 'staleServed', 'Stale values served within grace (fail-safe)'],
   ['elile_cache_stale_fills_discarded_total', 'staleFillsDiscarded', 'Loaded values not stored because the key changed while loading'],

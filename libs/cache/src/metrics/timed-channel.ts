@@ -26,19 +26,11 @@ export function onTimedCall<C extends object>(name: string, report: (call: Timed
   });
 }
 
-/**
- * Like `onTimedCall` without the timing, for counters: nothing is kept per call, which matters on
- * a channel that sees every cache operation.
- */
-export function onSettledCall<C extends object>(name: string, report: (call: Omit<TimedCall<C>, 'seconds'>) => void): () => void {
-  return subscribe<C>(name, { asyncEnd: (context) => report({ context, failed: 'error' in context }) });
-}
-
 type Settled<C> = C & { result?: unknown; error?: unknown };
 
 function subscribe<C extends object>(
   name: string,
-  { start = () => undefined, asyncEnd }: { start?: (context: C) => void; asyncEnd: (context: Settled<C>) => void },
+  { start, asyncEnd }: { start: (context: C) => void; asyncEnd: (context: Settled<C>) => void },
 ): () => void {
   const handlers = { start, end: () => undefined, asyncStart: () => undefined, asyncEnd, error: () => undefined };
   const channel = tracingChannel<unknown, C>(name);
