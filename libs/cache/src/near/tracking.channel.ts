@@ -46,8 +46,14 @@ export class TrackingChannel implements InvalidationChannel {
     private readonly timeoutMs: number,
   ) {
     // Subscriptions are re-made by `arm` after tracking, never by ioredis on its own: a
-    // subscribed connection cannot send CLIENT TRACKING any more.
-    this.duplicate = new DuplicateConnection(client, (connection) => this.watch(connection), { autoResubscribe: false });
+    // subscribed connection cannot send CLIENT TRACKING any more. RESP2 on this connection even
+    // under ioredis 6 (RESP3 by default): redirected to itself over RESP3, the invalidations
+    // arrive as push frames that ioredis 6 does not emit, and the channel would look up while
+    // delivering nothing (checked: ioredis 6.0.0, Redis 7.0). ioredis 5 speaks RESP2 only.
+    this.duplicate = new DuplicateConnection(client, (connection) => this.watch(connection), {
+      autoResubscribe: false,
+      protocol: 2,
+    });
   }
 
   get isUp(): boolean {
