@@ -4,6 +4,8 @@
  * test/integration/near/ioredis6.spec.ts with `fork()` under `-r @swc-node/register`.
  */
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { useIoredisMajor } from '../../bench/helpers/ioredis-major';
 
 useIoredisMajor(6);
@@ -34,7 +36,7 @@ async function main(): Promise<void> {
     await onA.set('k', 'new');
     while (onB.stats().l1Invalidations === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     process.send!({
-      ioredisMajor: Number(require(require.resolve('ioredis').replace(/built[\\/].*$/, 'package.json')).version.split('.')[0]),
+      ioredisMajor: Number(ioredisVersion().split('.')[0]),
       kept,
       invalidated: onB.stats().l1Invalidations > before,
       value: await onB.get('k'),
@@ -43,6 +45,12 @@ async function main(): Promise<void> {
     await a.close();
     await b.close();
   }
+}
+
+/** The version of the ioredis this process resolves `ioredis` to. */
+function ioredisVersion(): string {
+  const packageJson = join(require.resolve('ioredis').replace(/built[\\/].*$/, ''), 'package.json');
+  return (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
 }
 
 main().catch((error: unknown) => {
