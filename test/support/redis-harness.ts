@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, readFileSync } from 'node:fs';
 import { createConnection, createServer, Socket } from 'node:net';
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { runInThisContext } from 'node:vm';
 
@@ -230,6 +230,10 @@ function localServerArgs(port: number, options: RedisServerOptions): string[] {
     '--bind', LOOPBACK,
     '--save', '',
     '--appendonly', 'no',
+    // Snapshots a test still causes (a replica's full sync, DEBUG RELOAD) go to the temp dir,
+    // one file per server, never into the working tree.
+    '--dir', tmpdir(),
+    '--dbfilename', `elile-test-redis-${port}.rdb`,
     '--rename-command', 'KEYS', '',
     '--protected-mode', 'no',
   ];
