@@ -2,6 +2,9 @@
 const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 const { defineConfig } = require('eslint/config');
+// Prettier owns the layout (.prettierrc, as Nest projects set it up, at this codebase's width);
+// this also turns off the ESLint rules that would fight it.
+const prettierRecommended = require('eslint-plugin-prettier/recommended');
 
 const TS_FILES = ['{src,libs,test,bench}/**/*.ts'];
 
@@ -54,4 +57,5 @@ module.exports = defineConfig(
       ],
     },
   },
+  { ...prettierRecommended, files: TS_FILES },
 );

@@ -74,11 +74,22 @@ export const cacheServiceBenches: BenchSubject[] = SHAPES.map((shape) => ({
       apps.push(shipped);
       let jsonCache: CacheService<unknown> | undefined;
       if (shape.jsonCodec) {
-        const json = await createCacheApp({ redis: { url: ctx.redisUrl }, namespace: `bench-${shape.name}-json:`, codec: 'json' });
+        const json = await createCacheApp({
+          redis: { url: ctx.redisUrl },
+          namespace: `bench-${shape.name}-json:`,
+          codec: 'json',
+        });
         apps.push(json);
         jsonCache = json.registry.get<unknown>('screening');
       }
-      return await measure(ctx, shape, raw, shipped.registry.get<unknown>('screening'), jsonCache, shipped.app.get(RedisClient));
+      return await measure(
+        ctx,
+        shape,
+        raw,
+        shipped.registry.get<unknown>('screening'),
+        jsonCache,
+        shipped.app.get(RedisClient),
+      );
     } finally {
       raw.disconnect();
       for (const app of apps) await app.close();
@@ -124,12 +135,21 @@ async function measure(
   const ops: ComparedOp[] = [
     { operation: baseGet, fn: async (i) => shape.parse((await raw.get(rawKeys[i & KEY_MASK])) as string) },
     { operation: 'CacheService.get (hit)', baseline: baseGet, targets: TARGETS, fn: (i) => cache.get(at(i)) },
-    { operation: 'CacheService.getOrSet (hit)', baseline: baseGet, targets: TARGETS, fn: (i) => cache.getOrSet(at(i), loader) },
-    ...(jsonCache ? [{ operation: 'CacheService[json].get (hit)', baseline: baseGet, fn: (i: number) => jsonCache.get(at(i)) }] : []),
+    {
+      operation: 'CacheService.getOrSet (hit)',
+      baseline: baseGet,
+      targets: TARGETS,
+      fn: (i) => cache.getOrSet(at(i), loader),
+    },
+    ...(jsonCache
+      ? [{ operation: 'CacheService[json].get (hit)', baseline: baseGet, fn: (i: number) => jsonCache.get(at(i)) }]
+      : []),
     { operation: baseSet, fn: (i) => raw.set(rawKeys[i & KEY_MASK], JSON.stringify(value), 'PX', ttlMs) },
     // No target: issue 7 sets them for reads; a write's figure is reported for what it is.
     { operation: 'CacheService.set', baseline: baseSet, fn: (i) => cache.set(at(i), value) },
-    ...(jsonCache ? [{ operation: 'CacheService[json].set', baseline: baseSet, fn: (i: number) => jsonCache.set(at(i), value) }] : []),
+    ...(jsonCache
+      ? [{ operation: 'CacheService[json].set', baseline: baseSet, fn: (i: number) => jsonCache.set(at(i), value) }]
+      : []),
   ];
 
   const measured = await compareOps(ctx, `cache-service/${shape.name}`, ops);
@@ -144,7 +164,11 @@ async function measure(
     jsonEntry: jsonCache ? await raw.strlen(jsonCache.fullKey(keys[0])) : undefined,
   };
   const bytesOf = (operation: string): number | undefined =>
-    operation.startsWith('baseline') ? storedBytes.json : operation.includes('[json]') ? storedBytes.jsonEntry : storedBytes.shippedEntry;
+    operation.startsWith('baseline')
+      ? storedBytes.json
+      : operation.includes('[json]')
+        ? storedBytes.jsonEntry
+        : storedBytes.shippedEntry;
   const rows: BenchRow[] = measured.map((row) => ({ ...row, bytes: bytesOf(row.operation) }));
 
   const stats = { shipped: cache.stats(), json: jsonCache?.stats() };
@@ -158,12 +182,23 @@ async function measure(
     rows,
     notes: [
       `Value: ${shape.description}, ${storedBytes.json} B as JSON. CacheService is CacheModule.forRoot's default codec, which wrote ${shippedCodec} entries (${storedBytes.shippedEntry} B)` +
-        (jsonCache ? `; CacheService[json] is codec: 'json' (${storedBytes.jsonEntry} B), for comparison.` : `; the JSON codec refuses Dates, so it is not measured on this shape.`),
+        (jsonCache
+          ? `; CacheService[json] is codec: 'json' (${storedBytes.jsonEntry} B), for comparison.`
+          : `; the JSON codec refuses Dates, so it is not measured on this shape.`),
       `Baseline: new Redis(url) with ioredis defaults (auto-pipelining ${raw.options.enableAutoPipelining ? 'on' : 'off'}), reads with ${shape.parseLabel}; CacheService's connection: auto-pipelining ${autoPipelining ? 'on' : 'off'}. Both sides return a value deep-equal to the stored one (checked).`,
       clean
         ? `Sanity: ${KEY_COUNT} keys, every CacheService read was a hit, no errors, getOrSet loader never ran.`
         : `Sanity FAILED: stats ${JSON.stringify(stats)}, loader calls ${loaderCalls}.`,
     ],
-    details: { shape: shape.name, keyCount: KEY_COUNT, ttlSeconds: TTL_SECONDS, shippedCodec, storedBytes, stats, loaderCalls, libraryAutoPipelining: autoPipelining },
+    details: {
+      shape: shape.name,
+      keyCount: KEY_COUNT,
+      ttlSeconds: TTL_SECONDS,
+      shippedCodec,
+      storedBytes,
+      stats,
+      loaderCalls,
+      libraryAutoPipelining: autoPipelining,
+    },
   };
 }

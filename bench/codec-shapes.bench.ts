@@ -241,7 +241,8 @@ function render(title: string, results: CaseResult[]): string {
     '|---|---|---|---|',
   ];
   for (const r of results) {
-    const ratio = r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}× (${r.ratioMin!.toFixed(2)}–${r.ratioMax!.toFixed(2)})`;
+    const ratio =
+      r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}× (${r.ratioMin!.toFixed(2)}–${r.ratioMax!.toFixed(2)})`;
     lines.push(`| ${r.name} | ${us(r.usPerOp)} | ${us(r.usMin)}–${us(r.usMax)} | ${ratio} |`);
   }
   return lines.join('\n');

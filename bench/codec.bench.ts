@@ -45,13 +45,21 @@ export const codecBench: BenchSubject = {
     const subjects: Subject[] = [
       { name: 'MsgpackCodec', encode: () => msgpack.encode(report), decode: () => msgpack.decode(encoded.msgpack) },
       { name: 'JsonCodec', encode: () => jsonCodec.encode(reportJson), decode: () => jsonCodec.decode(encoded.json) },
-      { name: 'EntryCodec(msgpack)', encode: () => entryMsgpack.encode(report), decode: () => entryMsgpack.decode(encoded.entryMsgpack) },
+      {
+        name: 'EntryCodec(msgpack)',
+        encode: () => entryMsgpack.encode(report),
+        decode: () => entryMsgpack.decode(encoded.entryMsgpack),
+      },
       {
         name: `EntryCodec(msgpack, deflate >=${COMPRESSION_THRESHOLD} B)`,
         encode: () => entryDeflate.encode(report),
         decode: () => entryDeflate.decode(encoded.entryDeflate),
       },
-      { name: 'EntryCodec(json)', encode: () => entryJson.encode(reportJson), decode: () => entryJson.decode(encoded.entryJson) },
+      {
+        name: 'EntryCodec(json)',
+        encode: () => entryJson.encode(reportJson),
+        decode: () => entryJson.decode(encoded.entryJson),
+      },
     ];
 
     const repeats = Math.max(5, ctx.config.repeats);
@@ -61,21 +69,48 @@ export const codecBench: BenchSubject = {
     };
     const rows: BenchRow[] = [];
     const encodeCost = cost(BASE_ENCODE, () => JSON.stringify(report));
-    rows.push({ operation: BASE_ENCODE, cpuUsPerOp: encodeCost.usPerOp, bytes: Buffer.byteLength(json), samples: { cpuUsPerOp: encodeCost.samples } });
+    rows.push({
+      operation: BASE_ENCODE,
+      cpuUsPerOp: encodeCost.usPerOp,
+      bytes: Buffer.byteLength(json),
+      samples: { cpuUsPerOp: encodeCost.samples },
+    });
     const decodeCost = cost(BASE_DECODE, () => JSON.parse(json));
-    rows.push({ operation: BASE_DECODE, cpuUsPerOp: decodeCost.usPerOp, bytes: Buffer.byteLength(json), samples: { cpuUsPerOp: decodeCost.samples } });
+    rows.push({
+      operation: BASE_DECODE,
+      cpuUsPerOp: decodeCost.usPerOp,
+      bytes: Buffer.byteLength(json),
+      samples: { cpuUsPerOp: decodeCost.samples },
+    });
     // What JSON costs when the Dates must come back as Dates, as msgpack returns them.
     const reviveCost = cost('JSON.parse + Date reviver', () =>
       JSON.parse(json, (_key, value) => (typeof value === 'string' && ISO_DATE.test(value) ? new Date(value) : value)),
     );
-    rows.push({ operation: 'JSON.parse + Date reviver', baseline: BASE_DECODE, cpuUsPerOp: reviveCost.usPerOp, samples: { cpuUsPerOp: reviveCost.samples } });
+    rows.push({
+      operation: 'JSON.parse + Date reviver',
+      baseline: BASE_DECODE,
+      cpuUsPerOp: reviveCost.usPerOp,
+      samples: { cpuUsPerOp: reviveCost.samples },
+    });
 
     for (const subject of subjects) {
       const bytes = subject.encode().length;
       const enc = cost(`${subject.name}.encode`, subject.encode);
-      rows.push({ operation: `${subject.name}.encode`, baseline: BASE_ENCODE, cpuUsPerOp: enc.usPerOp, bytes, samples: { cpuUsPerOp: enc.samples } });
+      rows.push({
+        operation: `${subject.name}.encode`,
+        baseline: BASE_ENCODE,
+        cpuUsPerOp: enc.usPerOp,
+        bytes,
+        samples: { cpuUsPerOp: enc.samples },
+      });
       const dec = cost(`${subject.name}.decode`, subject.decode);
-      rows.push({ operation: `${subject.name}.decode`, baseline: BASE_DECODE, cpuUsPerOp: dec.usPerOp, bytes, samples: { cpuUsPerOp: dec.samples } });
+      rows.push({
+        operation: `${subject.name}.decode`,
+        baseline: BASE_DECODE,
+        cpuUsPerOp: dec.usPerOp,
+        bytes,
+        samples: { cpuUsPerOp: dec.samples },
+      });
     }
 
     return {
@@ -86,7 +121,8 @@ export const codecBench: BenchSubject = {
       ],
       details: {
         ioredisLoaded: Object.keys(require.cache).some((path) => path.includes('/node_modules/ioredis/')),
-        jsonBytes: Buffer.byteLength(json), sizes: Object.fromEntries(Object.entries(encoded).map(([k, v]) => [k, v.length])),
+        jsonBytes: Buffer.byteLength(json),
+        sizes: Object.fromEntries(Object.entries(encoded).map(([k, v]) => [k, v.length])),
       },
     };
   },

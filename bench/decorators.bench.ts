@@ -72,7 +72,12 @@ async function measure(
 
   const ops: ComparedOp[] = [
     { operation: BASE_GET, fn: async (i: number) => JSON.parse((await raw.get(rawKeys[i & KEY_MASK])) as string) },
-    { operation: '@Cacheable method (hit)', baseline: BASE_GET, targets: HIT_TARGETS, fn: (i: number) => reports.find(ids[i & KEY_MASK]) },
+    {
+      operation: '@Cacheable method (hit)',
+      baseline: BASE_GET,
+      targets: HIT_TARGETS,
+      fn: (i: number) => reports.find(ids[i & KEY_MASK]),
+    },
   ];
   const rows = await compareOps(ctx, 'decorators', ops);
   const hitsOnly = reports.loads === loadsBefore;
@@ -95,6 +100,14 @@ async function measure(
       `Stampede: ${STAMPEDE_CALLERS} concurrent calls on a cold key whose method takes ${STAMPEDE_LOAD_MS} ms → ` +
         `method ran ${stampedeLoads} time(s), all callers got the same result: ${allSame}, ${stampedeMs.toFixed(0)} ms in all.`,
     ],
-    details: { stampede: { callers: STAMPEDE_CALLERS, loadMs: STAMPEDE_LOAD_MS, methodRuns: stampedeLoads, allSame, ms: stampedeMs } },
+    details: {
+      stampede: {
+        callers: STAMPEDE_CALLERS,
+        loadMs: STAMPEDE_LOAD_MS,
+        methodRuns: stampedeLoads,
+        allSame,
+        ms: stampedeMs,
+      },
+    },
   };
 }

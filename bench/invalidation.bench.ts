@@ -102,7 +102,10 @@ async function timedSweeps(side: Side, runs: number): Promise<number[]> {
   return times;
 }
 
-async function seedBatch(side: Side, label: string): Promise<{ screeningIds: string[]; subjectIds: string[]; orgIds: string[] }> {
+async function seedBatch(
+  side: Side,
+  label: string,
+): Promise<{ screeningIds: string[]; subjectIds: string[]; orgIds: string[] }> {
   const ids = Array.from({ length: BATCH_IDS }, (_, i) => `${label}-${i}`);
   const { screening, subject, org } = invalidationTags;
   const orgs = side.app.registry.get('org');
@@ -132,14 +135,20 @@ export const invalidationBench: BenchSubject = {
       sides.push(await openSide(withDatabase(ctx.redisUrl, 1), SMALL_KEYSPACE));
       sides.push(await openSide(withDatabase(ctx.redisUrl, 2), LARGE_KEYSPACE));
       for (const side of sides) {
-        await fill(side.raw, side.keyspace, FILL, (done) => ctx.progress(`invalidation: filling ${done}/${side.keyspace} unrelated keys`));
+        await fill(side.raw, side.keyspace, FILL, (done) =>
+          ctx.progress(`invalidation: filling ${done}/${side.keyspace} unrelated keys`),
+        );
       }
       return await measure(ctx, sides[0], sides[1]);
     } finally {
       for (const side of sides) {
         ctx.progress(`invalidation: removing ${side.keyspace} unrelated keys`);
         await fill(side.raw, side.keyspace, UNFILL, () => undefined).catch(() => undefined);
-        for (const domain of ['screening', 'subject', 'org']) await side.app.registry.get(domain).clear().catch(() => 0);
+        for (const domain of ['screening', 'subject', 'org'])
+          await side.app.registry
+            .get(domain)
+            .clear()
+            .catch(() => 0);
         side.raw.disconnect();
         await side.app.close();
       }
@@ -202,7 +211,12 @@ async function measure(ctx: BenchContext, small: Side, large: Side): Promise<Sub
     rowOf(small, SMALL),
     rowOf(large, LARGE, { baseline: SMALL, pairRatios: { p50Us: ratios }, targets: [{ metric: 'p50Us', atMost: 2 }] }),
     { operation: SWEEP_SMALL, p50Us: median(sweeps.get(small)!), samples: { p50Us: sweeps.get(small)! } },
-    { operation: SWEEP_LARGE, p50Us: median(sweeps.get(large)!), baseline: SWEEP_SMALL, samples: { p50Us: sweeps.get(large)! } },
+    {
+      operation: SWEEP_LARGE,
+      p50Us: median(sweeps.get(large)!),
+      baseline: SWEEP_SMALL,
+      samples: { p50Us: sweeps.get(large)! },
+    },
     { operation: ONE_BY_ONE, p50Us: singleUs },
     { operation: BATCHED, p50Us: batchUs, baseline: ONE_BY_ONE },
   ];

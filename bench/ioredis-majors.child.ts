@@ -45,7 +45,10 @@ async function main(task: ChildTask): Promise<ChildResult> {
 
   const jsonNative = jsonNativeScreeningReport(1);
   // Dates and a Map: what only a rich codec (msgpack in the default) round-trips.
-  const rich = { ...screeningReport(1), checksBySource: new Map(screeningReport(1).findings.map((f) => [f.source, f.reportedAt])) };
+  const rich = {
+    ...screeningReport(1),
+    checksBySource: new Map(screeningReport(1).findings.map((f) => [f.source, f.reportedAt])),
+  };
   const jsonText = JSON.stringify(jsonNative);
 
   // msgpackr as it runs in this process before the module builds its first codec (which makes the
@@ -72,14 +75,18 @@ async function main(task: ChildTask): Promise<ChildResult> {
 
     const baseGet = 'raw GET + JSON.parse';
     const baseSet = 'raw SET PX + JSON.stringify';
-    const rows = await compareOps({ redisUrl: task.redisUrl, config: task.config, progress: () => undefined }, `ioredis ${task.major}`, [
-      { operation: baseGet, fn: async (i) => JSON.parse((await raw.get(rawKeys[i & KEY_MASK])) as string) },
-      { operation: 'get hit, JSON-native', baseline: baseGet, fn: (i) => cache.get(jsonKeys[i & KEY_MASK]) },
-      { operation: 'get hit, rich', baseline: baseGet, fn: (i) => cache.get(richKeys[i & KEY_MASK]) },
-      { operation: baseSet, fn: (i) => raw.set(rawKeys[i & KEY_MASK], JSON.stringify(jsonNative), 'PX', TTL_MS) },
-      { operation: 'set, JSON-native', baseline: baseSet, fn: (i) => cache.set(jsonKeys[i & KEY_MASK], jsonNative) },
-      { operation: 'set, rich', baseline: baseSet, fn: (i) => cache.set(richKeys[i & KEY_MASK], rich) },
-    ]);
+    const rows = await compareOps(
+      { redisUrl: task.redisUrl, config: task.config, progress: () => undefined },
+      `ioredis ${task.major}`,
+      [
+        { operation: baseGet, fn: async (i) => JSON.parse((await raw.get(rawKeys[i & KEY_MASK])) as string) },
+        { operation: 'get hit, JSON-native', baseline: baseGet, fn: (i) => cache.get(jsonKeys[i & KEY_MASK]) },
+        { operation: 'get hit, rich', baseline: baseGet, fn: (i) => cache.get(richKeys[i & KEY_MASK]) },
+        { operation: baseSet, fn: (i) => raw.set(rawKeys[i & KEY_MASK], JSON.stringify(jsonNative), 'PX', TTL_MS) },
+        { operation: 'set, JSON-native', baseline: baseSet, fn: (i) => cache.set(jsonKeys[i & KEY_MASK], jsonNative) },
+        { operation: 'set, rich', baseline: baseSet, fn: (i) => cache.set(richKeys[i & KEY_MASK], rich) },
+      ],
+    );
 
     // The mechanism, without Redis: msgpackr's own cost in this process.
     const msgpack = new MsgpackCodec();
@@ -128,7 +135,8 @@ async function main(task: ChildTask): Promise<ChildResult> {
 }
 
 const task = JSON.parse(process.env.ELILE_BENCH_TASK ?? 'null') as ChildTask | null;
-if (!task) throw new Error('ioredis-majors.child.ts is spawned by bench/ioredis-majors.ts, which passes ELILE_BENCH_TASK');
+if (!task)
+  throw new Error('ioredis-majors.child.ts is spawned by bench/ioredis-majors.ts, which passes ELILE_BENCH_TASK');
 main(task).then(
   (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
   (error: unknown) => {

@@ -36,8 +36,24 @@ const QUICK = process.env.BENCH_QUICK === '1';
 /** A multiple of the variant count, so each variant runs in each position equally often. */
 const ROUNDS = QUICK ? 3 : 6;
 const CHILD_CONFIG: BenchConfig = QUICK
-  ? { repeats: 1, sequentialWarmup: 300, sequentialSamples: 0, pairs: 2, sequentialBlock: 200, throughputBlock: 3_000, inFlight: 256 }
-  : { repeats: 1, sequentialWarmup: 1_000, sequentialSamples: 0, pairs: 4, sequentialBlock: 400, throughputBlock: 8_000, inFlight: 256 };
+  ? {
+      repeats: 1,
+      sequentialWarmup: 300,
+      sequentialSamples: 0,
+      pairs: 2,
+      sequentialBlock: 200,
+      throughputBlock: 3_000,
+      inFlight: 256,
+    }
+  : {
+      repeats: 1,
+      sequentialWarmup: 1_000,
+      sequentialSamples: 0,
+      pairs: 4,
+      sequentialBlock: 400,
+      throughputBlock: 8_000,
+      inFlight: 256,
+    };
 
 const BENCH_CORE = 1;
 const REDIS_CORE = 0;
@@ -45,7 +61,9 @@ const RESULTS_FILE = join(__dirname, 'results', 'ioredis-majors.json');
 const CHILD = join(__dirname, 'ioredis-majors.child.ts');
 
 function command(): string {
-  const env = ['BENCH_QUICK', 'BENCH_NO_PIN'].filter((name) => process.env[name] !== undefined).map((name) => `${name}=${process.env[name]} `);
+  const env = ['BENCH_QUICK', 'BENCH_NO_PIN']
+    .filter((name) => process.env[name] !== undefined)
+    .map((name) => `${name}=${process.env[name]} `);
   return env.join('') + ['node', ...process.execArgv, relative(process.cwd(), process.argv[1])].join(' ');
 }
 
@@ -76,7 +94,8 @@ function spread(values: readonly number[]): Spread {
   return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
 }
 
-const ratio = (s: Spread | undefined): string => (s ? `${fmt.ratio(s.median)} (${s.min.toFixed(2)}-${s.max.toFixed(2)})` : '');
+const ratio = (s: Spread | undefined): string =>
+  s ? `${fmt.ratio(s.median)} (${s.min.toFixed(2)}-${s.max.toFixed(2)})` : '';
 const figure = (s: Spread | undefined, format: (v: number) => string): string =>
   s ? `${format(s.median)} (${format(s.min)}-${format(s.max)})` : '';
 
@@ -88,7 +107,9 @@ async function main(benchCore: number | undefined, redisCore: number | undefined
     console.log(`Command: ${command()}`);
     console.log(
       `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${availableParallelism()} allowed; Node ${process.version}; ` +
-        (benchCore === undefined ? 'not pinned' : `blocks on CPU ${cpusAllowed('self')}, redis-server ${redis.version} on CPU ${redis.cpus}`) +
+        (benchCore === undefined
+          ? 'not pinned'
+          : `blocks on CPU ${cpusAllowed('self')}, redis-server ${redis.version} on CPU ${redis.cpus}`) +
         '.',
     );
     console.log(
@@ -111,7 +132,9 @@ async function main(benchCore: number | undefined, redisCore: number | undefined
         });
         const versions = result.clients.map((c) => `${c.name}@${c.version}`);
         if (result.clients.length !== 1 || !result.clients[0].version?.startsWith(`${variant.major}.`)) {
-          throw new Error(`${variant.id}: the block loaded ${versions.join(', ') || 'no ioredis'}, not one ioredis ${variant.major}`);
+          throw new Error(
+            `${variant.id}: the block loaded ${versions.join(', ') || 'no ioredis'}, not one ioredis ${variant.major}`,
+          );
         }
         if (!result.sanity.sameValues || result.sanity.misses > 0 || result.sanity.errors > 0) {
           throw new Error(`${variant.id}: sanity failed: ${JSON.stringify(result.sanity)}`);
@@ -138,9 +161,12 @@ async function main(benchCore: number | undefined, redisCore: number | undefined
         const p50Ratio = base ? spread(rows.flatMap((row) => row.pairRatios?.p50Us ?? [])) : undefined;
         const opsRatio = base ? spread(rows.flatMap((row) => row.pairRatios?.opsPerSec ?? [])) : undefined;
         // Against ioredis 5, round by round: blocks of one round ran seconds apart.
-        const reference = results.get(VARIANTS[0].id)!.map((block) => block.rows.find((row) => row.operation === operation)!);
+        const reference = results
+          .get(VARIANTS[0].id)!
+          .map((block) => block.rows.find((row) => row.operation === operation)!);
         const vsFive = variant.major === 5 ? undefined : spread(rows.map((row, r) => row.p50Us! / reference[r].p50Us!));
-        const vsFiveOps = variant.major === 5 ? undefined : spread(rows.map((row, r) => row.opsPerSec! / reference[r].opsPerSec!));
+        const vsFiveOps =
+          variant.major === 5 ? undefined : spread(rows.map((row, r) => row.opsPerSec! / reference[r].opsPerSec!));
         lines.push([
           base ? `  ${operation}` : operation,
           figure(p50, fmt.us),
@@ -150,12 +176,20 @@ async function main(benchCore: number | undefined, redisCore: number | undefined
           ratio(vsFive),
           ratio(vsFiveOps),
         ]);
-        byOperation[operation] = { p50Us: p50, opsPerSec: ops, p50VsRaw: p50Ratio, opsVsRaw: opsRatio, p50VsIoredis5: vsFive, opsVsIoredis5: vsFiveOps };
+        byOperation[operation] = {
+          p50Us: p50,
+          opsPerSec: ops,
+          p50VsRaw: p50Ratio,
+          opsVsRaw: opsRatio,
+          p50VsIoredis5: vsFive,
+          opsVsIoredis5: vsFiveOps,
+        };
       }
       for (const name of Object.keys(first.codecUs)) {
         const cost = spread(blocks.map((block) => block.codecUs[name]));
         const reference = results.get(VARIANTS[0].id)!.map((block) => block.codecUs[name]);
-        const vsFive = variant.major === 5 ? undefined : spread(blocks.map((block, r) => block.codecUs[name] / reference[r]));
+        const vsFive =
+          variant.major === 5 ? undefined : spread(blocks.map((block, r) => block.codecUs[name] / reference[r]));
         lines.push([`${name} (CPU us/call, no Redis)`, figure(cost, fmt.us), '', '', '', ratio(vsFive), '']);
         byOperation[name] = { cpuUs: cost, vsIoredis5: vsFive };
       }
@@ -181,7 +215,10 @@ async function main(benchCore: number | undefined, redisCore: number | undefined
         `in the same process, median and spread of the per-pair ratios. "x ioredis 5": this variant's block / ioredis 5's block of the same round.`,
     );
     const load = hostLoad();
-    if (load) console.log(`Host load during the run: other processes ${load.otherCorePct}% of a core, steal ${load.stealCorePct}%.`);
+    if (load)
+      console.log(
+        `Host load during the run: other processes ${load.otherCorePct}% of a core, steal ${load.stealCorePct}%.`,
+      );
 
     mkdirSync(join(__dirname, 'results'), { recursive: true });
     writeFileSync(

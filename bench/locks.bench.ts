@@ -15,7 +15,8 @@ const HOLD_MS = 1;
 const NAIVE_POLL_MS = 100;
 
 // The hand-written release everyone writes first (the sketch's): owner-checked, but no fencing.
-const NAIVE_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+const NAIVE_RELEASE =
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -91,7 +92,11 @@ export const locksBench: BenchSubject = {
   },
 };
 
-async function measure(ctx: BenchContext, apps: INestApplicationContext[], connect: () => Redis): Promise<SubjectResult> {
+async function measure(
+  ctx: BenchContext,
+  apps: INestApplicationContext[],
+  connect: () => Redis,
+): Promise<SubjectResult> {
   const { config } = ctx;
   const locks = apps.map((app) => app.get(LockService));
   const raw = connect();
@@ -123,7 +128,10 @@ async function measure(ctx: BenchContext, apps: INestApplicationContext[], conne
   for (let r = 0; r < config.repeats; r++) {
     for (const [k, op] of uncontended.entries()) {
       ctx.progress(`locks: repeat ${r + 1}/${config.repeats}, ${op.operation}`);
-      const latency = await sequentialLatency(op.fn, { warmup: config.sequentialWarmup, samples: config.sequentialSamples });
+      const latency = await sequentialLatency(op.fn, {
+        warmup: config.sequentialWarmup,
+        samples: config.sequentialSamples,
+      });
       samples[k].p50Us.push(latency.p50Us);
       samples[k].p99Us.push(latency.p99Us);
     }
@@ -209,6 +217,11 @@ async function measure(ctx: BenchContext, apps: INestApplicationContext[], conne
       `Hand-off: release call to the next holder's acquire returning; ${WAITERS} contenders (each its own application / ` +
         `connection) on one key, holding ${HOLD_MS} ms; ${handOffs} hand-offs (naive: ${naiveHandOffs}) per repeat.`,
     ],
-    details: { roundTrips: { counted, commandsSent: sent, scriptExecutions: scriptsRun }, handOffs, naiveHandOffs, waiters: WAITERS },
+    details: {
+      roundTrips: { counted, commandsSent: sent, scriptExecutions: scriptsRun },
+      handOffs,
+      naiveHandOffs,
+      waiters: WAITERS,
+    },
   };
 }

@@ -19,8 +19,18 @@ const L1_TARGETS: Target[] = [{ metric: 'opsPerSec', atLeast: 20 }];
 const L1_P50_TARGET_US = 2;
 
 const SHAPES = [
-  { name: 'json-native', value: jsonNativeScreeningReport(1), parse: (text: string) => JSON.parse(text), parseLabel: 'JSON.parse' },
-  { name: 'rich', value: screeningReport(1), parse: (text: string) => JSON.parse(text, reviveIsoDates), parseLabel: 'JSON.parse + ISO-date reviver' },
+  {
+    name: 'json-native',
+    value: jsonNativeScreeningReport(1),
+    parse: (text: string) => JSON.parse(text),
+    parseLabel: 'JSON.parse',
+  },
+  {
+    name: 'rich',
+    value: screeningReport(1),
+    parse: (text: string) => JSON.parse(text, reviveIsoDates),
+    parseLabel: 'JSON.parse + ISO-date reviver',
+  },
 ];
 
 const nearDomain = { screening: { ttl: 300, l1: { maxEntries: KEY_COUNT * 2, ttl: 300 } } };
@@ -31,7 +41,11 @@ const hitBenches: BenchSubject[] = SHAPES.map((shape) => ({
   needsRedis: true,
   async run(ctx: BenchContext): Promise<SubjectResult> {
     const raw = new Redis(ctx.redisUrl);
-    const app = await createCacheApp({ redis: { url: ctx.redisUrl }, namespace: `bench-near-${shape.name}:`, domains: nearDomain });
+    const app = await createCacheApp({
+      redis: { url: ctx.redisUrl },
+      namespace: `bench-near-${shape.name}:`,
+      domains: nearDomain,
+    });
     try {
       const cache = app.registry.get<unknown>('screening');
       const keys = Array.from({ length: KEY_COUNT }, (_, i) => `scr_${i}`);
@@ -41,14 +55,25 @@ const hitBenches: BenchSubject[] = SHAPES.map((shape) => ({
       // Twice, a moment apart: a read overlapping the invalidation of our own write is not kept.
       await new Promise((resolve) => setTimeout(resolve, 50));
       for (let round = 0; round < 2; round++) await Promise.all(keys.map((key) => cache.get(key)));
-      if (!isDeepStrictEqual(await cache.get(keys[0]), shape.value)) throw new Error(`${shape.name}: the L1 hit is not the stored value`);
+      if (!isDeepStrictEqual(await cache.get(keys[0]), shape.value))
+        throw new Error(`${shape.name}: the L1 hit is not the stored value`);
       const before = cache.stats();
       const loader = () => shape.value;
       const baseGet = `baseline: ioredis GET + ${shape.parseLabel}`;
       const ops: ComparedOp[] = [
         { operation: baseGet, fn: async (i) => shape.parse((await raw.get(rawKeys[i & KEY_MASK])) as string) },
-        { operation: 'CacheService.get (L1 hit)', baseline: baseGet, targets: L1_TARGETS, fn: (i) => cache.get(keys[i & KEY_MASK]) },
-        { operation: 'CacheService.getOrSet (L1 hit)', baseline: baseGet, targets: L1_TARGETS, fn: (i) => cache.getOrSet(keys[i & KEY_MASK], loader) },
+        {
+          operation: 'CacheService.get (L1 hit)',
+          baseline: baseGet,
+          targets: L1_TARGETS,
+          fn: (i) => cache.get(keys[i & KEY_MASK]),
+        },
+        {
+          operation: 'CacheService.getOrSet (L1 hit)',
+          baseline: baseGet,
+          targets: L1_TARGETS,
+          fn: (i) => cache.getOrSet(keys[i & KEY_MASK], loader),
+        },
       ];
       const rows = await compareOps(ctx, `near-cache/${shape.name}`, ops);
       const after = cache.stats();
@@ -96,14 +121,20 @@ const mutationRuleBench: BenchSubject = {
         samples.copy.push(syncCost(() => structuredClone(decoded), { repeats: 1 }).usPerOp);
         samples.decode.push(decodeCost);
       }
-      const row = (operation: string, values: number[]): BenchRow => ({ operation, cpuUsPerOp: median(values), samples: { cpuUsPerOp: values } });
+      const row = (operation: string, values: number[]): BenchRow => ({
+        operation,
+        cpuUsPerOp: median(values),
+        samples: { cpuUsPerOp: values },
+      });
       rows.push(
         row(`${shape.name}: make the decoded report immutable (once per fill)`, samples.freeze),
         row(`${shape.name}: structuredClone it (per hit, the alternative)`, samples.copy),
         row(`${shape.name}: decode its entry (per hit, without a near cache)`, samples.decode),
       );
       const range = (values: number[]) => `${Math.min(...values).toFixed(2)}-${Math.max(...values).toFixed(2)}`;
-      spreads.push(`${shape.name}: freeze ${range(samples.freeze)}, clone ${range(samples.copy)}, decode ${range(samples.decode)}`);
+      spreads.push(
+        `${shape.name}: freeze ${range(samples.freeze)}, clone ${range(samples.copy)}, decode ${range(samples.decode)}`,
+      );
     }
     return {
       rows,
@@ -219,25 +250,52 @@ const fleetBench: BenchSubject = {
       const workers: FleetWorker[] = [];
       try {
         for (let i = 0; i < 4; i++) {
-          workers.push(startFleetWorker({ redisUrl: ctx.redisUrl, namespace, callers: 250, loaderMs: 50, via: 'getOrSet', fleetSingleFlight }));
+          workers.push(
+            startFleetWorker({
+              redisUrl: ctx.redisUrl,
+              namespace,
+              callers: 250,
+              loaderMs: 50,
+              via: 'getOrSet',
+              fleetSingleFlight,
+            }),
+          );
         }
         await Promise.all(workers.map((worker) => worker.next('ready')));
         const slowest: number[] = [];
         const loads: number[] = [];
         for (let round = 0; round < rounds; round++) {
-          ctx.progress(`near-cache/fleet-stampede: fleetSingleFlight ${fleetSingleFlight}, round ${round + 1}/${rounds}`);
-          const reports = await stampede(workers, { type: 'go', key: `cold-${round}`, counter: `${namespace}runs-${round}` });
+          ctx.progress(
+            `near-cache/fleet-stampede: fleetSingleFlight ${fleetSingleFlight}, round ${round + 1}/${rounds}`,
+          );
+          const reports = await stampede(workers, {
+            type: 'go',
+            key: `cold-${round}`,
+            counter: `${namespace}runs-${round}`,
+          });
           slowest.push(Math.max(...reports.map((report) => report.slowestMs)) * 1000);
           loads.push(reports.reduce((sum, report) => sum + report.loads, 0));
         }
         const label = fleetSingleFlight ? 'fleet single flight' : 'baseline: single flight per process only';
-        rows.push({ operation: `${label}: slowest of 1,000 callers`, p50Us: median(slowest), samples: { slowestUs: slowest } });
-        notes.push(`${label}: loader runs per stampede ${loads.join(', ')} (${rounds} stampedes of 4 processes x 250 callers, 50 ms loader).`);
+        rows.push({
+          operation: `${label}: slowest of 1,000 callers`,
+          p50Us: median(slowest),
+          samples: { slowestUs: slowest },
+        });
+        notes.push(
+          `${label}: loader runs per stampede ${loads.join(', ')} (${rounds} stampedes of 4 processes x 250 callers, 50 ms loader).`,
+        );
       } finally {
         await Promise.all(workers.map((worker) => worker.stop()));
       }
     }
-    return { rows, notes: [...notes, 'p50 us column: the median over the stampedes of the slowest caller, from the go message in each process.'] };
+    return {
+      rows,
+      notes: [
+        ...notes,
+        'p50 us column: the median over the stampedes of the slowest caller, from the go message in each process.',
+      ],
+    };
   },
 };
 

@@ -32,8 +32,24 @@ const SUBJECTS: BenchSubject[] = [
  */
 const CONFIG: BenchConfig =
   process.env.BENCH_QUICK === '1'
-    ? { repeats: 1, sequentialWarmup: 500, sequentialSamples: 1000, pairs: 8, sequentialBlock: 200, throughputBlock: 3_000, inFlight: 256 }
-    : { repeats: 3, sequentialWarmup: 2_000, sequentialSamples: 5_000, pairs: 10, sequentialBlock: 500, throughputBlock: 10_000, inFlight: 256 };
+    ? {
+        repeats: 1,
+        sequentialWarmup: 500,
+        sequentialSamples: 1000,
+        pairs: 8,
+        sequentialBlock: 200,
+        throughputBlock: 3_000,
+        inFlight: 256,
+      }
+    : {
+        repeats: 3,
+        sequentialWarmup: 2_000,
+        sequentialSamples: 5_000,
+        pairs: 10,
+        sequentialBlock: 500,
+        throughputBlock: 10_000,
+        inFlight: 256,
+      };
 
 // Separate cores for the two sides: sharing one, each request's latency includes a scheduler
 // hand-off between node and redis-server, and the sequential figures flip between two modes.
@@ -59,7 +75,9 @@ function redactedUrl(url: string): string {
 /** How this run was started, so that a figure can be reproduced. */
 function command(): string {
   const args = process.argv.slice(2);
-  const env = ['BENCH_QUICK', 'BENCH_NO_PIN'].filter((name) => process.env[name] !== undefined).map((name) => `${name}=${process.env[name]} `);
+  const env = ['BENCH_QUICK', 'BENCH_NO_PIN']
+    .filter((name) => process.env[name] !== undefined)
+    .map((name) => `${name}=${process.env[name]} `);
   if (process.env.REDIS_URL) env.push('REDIS_URL=... ');
   const launch =
     process.env.npm_lifecycle_event === 'bench'
@@ -81,7 +99,8 @@ function libraryVersion(): { commit?: string; libsDirty?: boolean } {
 async function main(pinning: Pinning): Promise<void> {
   const filters = process.argv.slice(2);
   const subjects = filters.length ? SUBJECTS.filter((s) => filters.some((f) => s.name.includes(f))) : SUBJECTS;
-  if (subjects.length === 0) throw new Error(`No bench matches ${filters.join(', ')}; known: ${SUBJECTS.map((s) => s.name).join(', ')}`);
+  if (subjects.length === 0)
+    throw new Error(`No bench matches ${filters.join(', ')}; known: ${SUBJECTS.map((s) => s.name).join(', ')}`);
 
   let redis: RedisTarget | undefined;
   let stopping = false;
@@ -100,15 +119,23 @@ async function main(pinning: Pinning): Promise<void> {
   try {
     if (subjects.some((s) => s.needsRedis)) redis = await startRedis({ core: pinning.redisCore });
     const jsonBytes = Buffer.byteLength(JSON.stringify(screeningReport(1)));
-    const where = redis ? (redis.external ? `REDIS_URL ${redactedUrl(redis.url)}` : `redis-server ${redis.version} pid ${redis.pid} on CPUs ${redis.cpus}`) : 'no Redis';
+    const where = redis
+      ? redis.external
+        ? `REDIS_URL ${redactedUrl(redis.url)}`
+        : `redis-server ${redis.version} pid ${redis.pid} on CPUs ${redis.cpus}`
+      : 'no Redis';
     const pinned =
       pinning.benchCore === undefined
         ? `not pinned (${pinning.reason})`
         : `pinned with taskset: this process on CPU ${cpusAllowed('self')}${redis && !redis.external ? `, redis-server on CPU ${redis.cpus}` : ''}`;
     const library = libraryVersion();
-    const code = library.commit ? `commit ${library.commit}${library.libsDirty ? ' + uncommitted changes in libs/' : ''}` : 'unknown commit';
+    const code = library.commit
+      ? `commit ${library.commit}${library.libsDirty ? ' + uncommitted changes in libs/' : ''}`
+      : 'unknown commit';
     console.log(`Command: ${command()}`);
-    console.log(`Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores (os.cpus()), ${availableParallelism()} allowed to this process; Node ${process.version}; ${pinned}.`);
+    console.log(
+      `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores (os.cpus()), ${availableParallelism()} allowed to this process; Node ${process.version}; ${pinned}.`,
+    );
     console.log(`Redis: ${where}. Workload: screening report, ${jsonBytes} B as JSON. Library: ${code}.`);
     console.log(
       `Method: ${CONFIG.pairs} block pairs per comparison after ${CONFIG.sequentialWarmup} warm-up ops each; a pair is a block of ours and one of its baseline, ` +
@@ -126,11 +153,17 @@ async function main(pinning: Pinning): Promise<void> {
     const clients = loadedRedisClients();
     console.log(`\n${renderReport(reported)}`);
     const clientList = clients.map((c) => `${c.name} ${c.version ?? '?'} (${c.path})`).join(', ') || 'none';
-    const alone = clients.length <= 1 ? '' : ' - MORE THAN ONE: other clients can deoptimise msgpackr process-wide, figures not valid';
+    const alone =
+      clients.length <= 1
+        ? ''
+        : ' - MORE THAN ONE: other clients can deoptimise msgpackr process-wide, figures not valid';
     console.log(`\nRedis client packages loaded in this process: ${clientList}${alone}.`);
     if (load) {
-      const skewed = load.otherCorePct + load.stealCorePct > 10 ? ' - figures may be skewed, rerun on a quiet host' : '';
-      console.log(`\nHost load during the run: other processes ${load.otherCorePct}% of a core, steal ${load.stealCorePct}%${skewed}.`);
+      const skewed =
+        load.otherCorePct + load.stealCorePct > 10 ? ' - figures may be skewed, rerun on a quiet host' : '';
+      console.log(
+        `\nHost load during the run: other processes ${load.otherCorePct}% of a core, steal ${load.stealCorePct}%${skewed}.`,
+      );
     }
 
     const results = {
@@ -148,7 +181,12 @@ async function main(pinning: Pinning): Promise<void> {
         pinning,
         hostLoad: load,
         redisClients: clients,
-        redis: redis && { url: redactedUrl(redis.url), external: redis.external, version: redis.version, cpus: redis.cpus },
+        redis: redis && {
+          url: redactedUrl(redis.url),
+          external: redis.external,
+          version: redis.version,
+          cpus: redis.cpus,
+        },
       },
       config: CONFIG,
       workload: { kind: 'screening report', jsonBytes },

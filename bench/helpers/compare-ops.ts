@@ -36,13 +36,19 @@ export async function compareOps(ctx: BenchContext, subject: string, ops: readon
     return [{ ours, base }];
   });
   const unmeasured = ops.filter((op, k) => op.baseline === undefined && !pairs.some((pair) => pair.base === k));
-  if (unmeasured.length) throw new Error(`${subject}: nothing is compared with ${unmeasured.map((op) => `"${op.operation}"`).join(', ')}`);
+  if (unmeasured.length)
+    throw new Error(`${subject}: nothing is compared with ${unmeasured.map((op) => `"${op.operation}"`).join(', ')}`);
 
   const blocks = ops.map(() => Object.fromEntries(METRICS.map((m) => [m, [] as number[]])) as Record<Metric, number[]>);
   const ratios = ops.map(() => Object.fromEntries(METRICS.map((m) => [m, [] as number[]])) as Record<Metric, number[]>);
-  const runPair = async (pair: { ours: number; base: number }, oursFirst: boolean, measure: (op: AsyncOp) => Promise<Figures>) => {
+  const runPair = async (
+    pair: { ours: number; base: number },
+    oursFirst: boolean,
+    measure: (op: AsyncOp) => Promise<Figures>,
+  ) => {
     const figures = new Map<number, Figures>();
-    for (const k of oursFirst ? [pair.ours, pair.base] : [pair.base, pair.ours]) figures.set(k, await measure(ops[k].fn));
+    for (const k of oursFirst ? [pair.ours, pair.base] : [pair.base, pair.ours])
+      figures.set(k, await measure(ops[k].fn));
     const ours = figures.get(pair.ours) as Figures;
     const base = figures.get(pair.base) as Figures;
     for (const m of METRICS) {
@@ -61,7 +67,9 @@ export async function compareOps(ctx: BenchContext, subject: string, ops: readon
     ctx.progress(`${subject}: pair ${r + 1}/${config.pairs}, sequential latency`);
     const sequentialFirst = r * config.sequentialBlock;
     for (const pair of pairs) {
-      await runPair(pair, oursFirst, async (fn) => latencySample(await sequentialBlock(fn, sequentialFirst, config.sequentialBlock)));
+      await runPair(pair, oursFirst, async (fn) =>
+        latencySample(await sequentialBlock(fn, sequentialFirst, config.sequentialBlock)),
+      );
     }
     ctx.progress(`${subject}: pair ${r + 1}/${config.pairs}, ${config.inFlight} in flight`);
     const loadedFirst = r * config.throughputBlock;

@@ -53,6 +53,9 @@ export function watchHostLoad(pids: () => readonly number[]): () => HostLoad | u
     if (!start || !end) return undefined;
     const cores = ((end.atMs - start.atMs) / 1000) * TICKS_PER_SECOND;
     const pct = (ticks: number): number => Math.max(0, Math.round((100 * ticks) / cores));
-    return { otherCorePct: pct(end.busy - start.busy - (end.own - start.own)), stealCorePct: pct(end.steal - start.steal) };
+    return {
+      otherCorePct: pct(end.busy - start.busy - (end.own - start.own)),
+      stealCorePct: pct(end.steal - start.steal),
+    };
   };
 }

@@ -13,7 +13,8 @@ type Resolve = (request: string, parent: unknown, isMain: boolean, options?: unk
  */
 export function useIoredisMajor(major: number): void {
   const name = PACKAGE_OF_MAJOR[major];
-  if (!name) throw new Error(`No ioredis ${major} installed; known majors: ${Object.keys(PACKAGE_OF_MAJOR).join(', ')}`);
+  if (!name)
+    throw new Error(`No ioredis ${major} installed; known majors: ${Object.keys(PACKAGE_OF_MAJOR).join(', ')}`);
   if (name === 'ioredis') return;
   const target = require.resolve(name);
   const loader = Module as unknown as { _resolveFilename: Resolve };

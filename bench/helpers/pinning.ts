@@ -19,16 +19,23 @@ export interface Pinning {
  * Why a re-exec: CPU affinity is inherited at exec, and node's own threads (GC helpers, libuv
  * pool) start before any script runs, so the whole process must be born pinned.
  */
-export async function runPinned(benchCore: number, redisCore: number): Promise<{ exitCode?: number; pinning: Pinning }> {
+export async function runPinned(
+  benchCore: number,
+  redisCore: number,
+): Promise<{ exitCode?: number; pinning: Pinning }> {
   if (process.env[PINNED_ENV] === '1') return { pinning: { benchCore, redisCore } };
   if (process.env.BENCH_NO_PIN === '1') return { pinning: { reason: 'BENCH_NO_PIN=1' } };
   if (process.platform !== 'linux') return { pinning: { reason: `no taskset on ${process.platform}` } };
   if (availableParallelism() < 2) return { pinning: { reason: 'fewer than 2 CPUs available' } };
 
-  const child = spawn('taskset', ['-c', String(benchCore), process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, [PINNED_ENV]: '1' },
-  });
+  const child = spawn(
+    'taskset',
+    ['-c', String(benchCore), process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, [PINNED_ENV]: '1' },
+    },
+  );
   // The child owns redis-server and must get to clean it up: this process only forwards signals
   // and waits (a Ctrl-C reaches both; the child treats a repeated signal as one).
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);

@@ -140,8 +140,10 @@ async function launch(port: number, core: number | undefined): Promise<RedisTarg
       try {
         if ((await Promise.race([command(port, 'PING'), spawnError])).startsWith('+PONG')) break;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('redis-server (or taskset) is not on PATH');
-        if (Date.now() > deadline) throw new Error(`redis-server did not answer PING on port ${port}: ${output.trim()}`);
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+          throw new Error('redis-server (or taskset) is not on PATH');
+        if (Date.now() > deadline)
+          throw new Error(`redis-server did not answer PING on port ${port}: ${output.trim()}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }

@@ -47,11 +47,17 @@ const RATIO_OF: Record<Target['metric'], keyof Ratios> = {
   cpuUsPerOp: 'cpuUsPerOp',
 };
 
-const LABEL: Record<Target['metric'], string> = { opsPerSec: 'ops/s', p50Us: 'p50', p99Us: 'p99', cpuUsPerOp: 'cpu us/op' };
+const LABEL: Record<Target['metric'], string> = {
+  opsPerSec: 'ops/s',
+  p50Us: 'p50',
+  p99Us: 'p99',
+  cpuUsPerOp: 'cpu us/op',
+};
 
 function ratioOf(row: BenchRow, base: BenchRow, metric: Target['metric']): RatioFigure | undefined {
   const perPair = row.pairRatios?.[metric];
-  if (perPair?.length) return { value: median(perPair), min: Math.min(...perPair), max: Math.max(...perPair), pairs: perPair.length };
+  if (perPair?.length)
+    return { value: median(perPair), min: Math.min(...perPair), max: Math.max(...perPair), pairs: perPair.length };
   const ours = row[metric];
   const theirs = base[metric];
   return ours === undefined || theirs === undefined || theirs === 0 ? undefined : { value: ours / theirs };
@@ -78,7 +84,8 @@ export function judge(name: string, result: SubjectResult, durationMs: number): 
       const pass = figure !== undefined && meets(target, figure.value);
       const perPair = row.pairRatios?.[target.metric];
       const pairsMeeting = perPair?.length ? perPair.filter((value) => meets(target, value)).length : undefined;
-      const bound = target.atLeast !== undefined ? `>=${target.atLeast.toFixed(2)}x` : `<=${target.atMost?.toFixed(2)}x`;
+      const bound =
+        target.atLeast !== undefined ? `>=${target.atLeast.toFixed(2)}x` : `<=${target.atMost?.toFixed(2)}x`;
       const ofPairs = pairsMeeting === undefined ? '' : `; ${pairsMeeting}/${perPair?.length} pairs`;
       const text = `${LABEL[target.metric]} ${bound} ${pass ? 'PASS' : 'MISS'} (${fmt.ratio(figure?.value)}${ofPairs})`;
       return { ...target, ratio: figure?.value, pairsMeeting, pass, text };
@@ -137,7 +144,7 @@ export function renderReport(subjects: readonly ReportedSubject[]): string {
       : [
           `x = ours / baseline, per block pair (a block of ours next to one of its baseline, order alternating A-B, B-A): ` +
             `"x" is the MEDIAN of the ${pairs} per-pair ratios, "x min-max" their SPREAD (smallest and largest pair).`,
-          'Rows without a spread are one ratio of the two rows\' figures. Absolute figures: median over the blocks.',
+          "Rows without a spread are one ratio of the two rows' figures. Absolute figures: median over the blocks.",
         ];
   const notes = subjects.flatMap((subject) => (subject.notes ?? []).map((note) => `[${subject.name}] ${note}`));
   return [renderTable(COLUMNS, lines), '', ...legend, ...(notes.length ? ['', ...notes] : [])].join('\n');

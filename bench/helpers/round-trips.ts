@@ -22,5 +22,8 @@ export async function commandsSent(connection: Redis, work: () => Promise<unknow
  */
 export async function scriptExecutions(redis: Redis): Promise<number> {
   const stats = await redis.info('commandstats');
-  return [...stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+  return [...stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce(
+    (sum, match) => sum + Number(match[1]),
+    0,
+  );
 }

@@ -18,7 +18,15 @@ export interface ScreeningReport {
     dateOfBirth: Date;
     ssnLast4: string;
     email: string;
-    addresses: Array<{ line1: string; city: string; region: string; postalCode: string; country: string; from: Date; to: Date | null }>;
+    addresses: Array<{
+      line1: string;
+      city: string;
+      region: string;
+      postalCode: string;
+      country: string;
+      from: Date;
+      to: Date | null;
+    }>;
   };
   findings: Array<{
     id: string;
@@ -62,8 +70,24 @@ export function screeningReport(seed = 1): ScreeningReport {
       ssnLast4: '1234',
       email: 'jane.doe-martinez@example.com',
       addresses: [
-        { line1: '1 Main St Apt 4', city: 'Springfield', region: 'IL', postalCode: '62701', country: 'US', from: day(-2900), to: day(-1500) },
-        { line1: '22 Oak Avenue', city: 'Chicago', region: 'IL', postalCode: '60601', country: 'US', from: day(-1500), to: null },
+        {
+          line1: '1 Main St Apt 4',
+          city: 'Springfield',
+          region: 'IL',
+          postalCode: '62701',
+          country: 'US',
+          from: day(-2900),
+          to: day(-1500),
+        },
+        {
+          line1: '22 Oak Avenue',
+          city: 'Chicago',
+          region: 'IL',
+          postalCode: '60601',
+          country: 'US',
+          from: day(-1500),
+          to: null,
+        },
       ],
     },
     findings: Array.from({ length: 8 }, (_, i) => ({

@@ -30,7 +30,9 @@ export function renderTable(columns: readonly Column[], lines: readonly TableLin
 const grouped = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 export const fmt = {
-  us: (value: number | undefined): string => (value === undefined ? '' : value < 10 ? value.toFixed(2) : value.toFixed(1)),
+  us: (value: number | undefined): string =>
+    value === undefined ? '' : value < 10 ? value.toFixed(2) : value.toFixed(1),
   count: (value: number | undefined): string => (value === undefined ? '' : grouped.format(value)),
-  ratio: (value: number | undefined): string => (value === undefined || !Number.isFinite(value) ? '' : `${value.toFixed(2)}x`),
+  ratio: (value: number | undefined): string =>
+    value === undefined || !Number.isFinite(value) ? '' : `${value.toFixed(2)}x`,
 };

@@ -45,7 +45,10 @@ export function latencySample(latencies: Float64Array): LatencySample {
 }
 
 /** One operation alone: for subjects with no baseline to alternate with. */
-export async function sequentialLatency(op: AsyncOp, options: { warmup: number; samples: number }): Promise<LatencySample> {
+export async function sequentialLatency(
+  op: AsyncOp,
+  options: { warmup: number; samples: number },
+): Promise<LatencySample> {
   await sequentialBlock(op, 0, options.warmup);
   return latencySample(await sequentialBlock(op, 0, options.samples));
 }
@@ -66,7 +69,12 @@ const RAMP_OPS = 4;
  * Throughput of `count` operations with `inFlight` outstanding at all times: each worker starts
  * the next operation as soon as its previous one settles, like a server under load.
  */
-export async function loadedBlock(op: AsyncOp, first: number, count: number, inFlight: number): Promise<ThroughputSample> {
+export async function loadedBlock(
+  op: AsyncOp,
+  first: number,
+  count: number,
+  inFlight: number,
+): Promise<ThroughputSample> {
   // A short ramp first, so the measured window starts with the pipeline already full; distinct
   // indices per worker, so it does not pile `inFlight` concurrent calls onto a few keys.
   await Promise.all(

@@ -50,13 +50,22 @@ export function seedDatabase(database: Database.Database): void {
   );
   const insertSubject = database.prepare('INSERT INTO subjects (id, full_name, updated_at) VALUES (?, ?, ?)');
   const insertOrg = database.prepare('INSERT INTO organizations (id, name, updated_at) VALUES (?, ?, ?)');
-  const insertRuleSet = database.prepare('INSERT INTO compliance_rule_sets (id, name, version, rules) VALUES (?, ?, ?, ?)');
+  const insertRuleSet = database.prepare(
+    'INSERT INTO compliance_rule_sets (id, name, version, rules) VALUES (?, ?, ?, ?)',
+  );
   const created = new Date('2026-01-05T09:00:00Z').toISOString();
   database.transaction(() => {
     for (let i = 1; i <= 5; i++) insertOrg.run(`org-${i}`, `Organization ${i}`, created);
     for (let i = 1; i <= 100; i++) {
       insertSubject.run(`sub-${i}`, `Subject ${i}`, created);
-      insertScreening.run(`scr-${i}`, `sub-${i}`, `org-${(i % 5) + 1}`, STATUSES[i % STATUSES.length], created, created);
+      insertScreening.run(
+        `scr-${i}`,
+        `sub-${i}`,
+        `org-${(i % 5) + 1}`,
+        STATUSES[i % STATUSES.length],
+        created,
+        created,
+      );
     }
     for (const [id, name, version, rules] of RULE_SETS) insertRuleSet.run(id, name, version, JSON.stringify(rules));
   })();

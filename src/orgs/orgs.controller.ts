@@ -19,7 +19,8 @@ export class OrgsController {
   @Patch(':id')
   @ThrottledWrite()
   async update(@Param('id') id: string, @Body() body: { name?: unknown }): Promise<Organization> {
-    if (typeof body?.name !== 'string' || body.name === '') throw new BadRequestException('name must be a non-empty string');
+    if (typeof body?.name !== 'string' || body.name === '')
+      throw new BadRequestException('name must be a non-empty string');
     const organization = await this.orgs.updateName(id, body.name);
     if (!organization) throw new NotFoundException(`Organization ${id} not found`);
     return organization;

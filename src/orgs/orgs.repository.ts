@@ -1,5 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type CacheService, CacheInvalidator, CacheWarmer, InjectCache, invalidationTags, type Warmup } from '@elile/cache';
+import {
+  type CacheService,
+  CacheInvalidator,
+  CacheWarmer,
+  InjectCache,
+  invalidationTags,
+  type Warmup,
+} from '@elile/cache';
 import type Database from 'better-sqlite3';
 import { DATABASE } from '../database/database.tokens';
 import type { CacheOutcome } from '../screenings/screening';

@@ -23,7 +23,10 @@ interface ReportRow {
 }
 
 /** A screening is derived from its subject: cached with the subject's tag, a correction reaches it. */
-const screeningTags = (id: string, subjectId: string) => [invalidationTags.screening(id), invalidationTags.subject(subjectId)];
+const screeningTags = (id: string, subjectId: string) => [
+  invalidationTags.screening(id),
+  invalidationTags.subject(subjectId),
+];
 
 /** Screenings from SQLite, read through the `screening` cache domain. */
 @Injectable()
@@ -41,9 +44,7 @@ export class ScreeningsRepository {
   ) {
     this.selectById = database.prepare('SELECT * FROM screenings WHERE id = ?');
     this.claimFence = database.prepare('UPDATE screenings SET fence = ? WHERE id = ? AND fence <= ?');
-    this.writeStatus = database.prepare(
-      'UPDATE screenings SET status = ?, updated_at = ? WHERE id = ? AND fence <= ?',
-    );
+    this.writeStatus = database.prepare('UPDATE screenings SET status = ?, updated_at = ? WHERE id = ? AND fence <= ?');
     this.selectReport = database.prepare(
       'SELECT s.id, s.status, s.org_id, s.subject_id, j.full_name FROM screenings s JOIN subjects j ON j.id = s.subject_id WHERE s.id = ?',
     );

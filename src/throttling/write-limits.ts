@@ -12,7 +12,13 @@ const DEFAULT_WINDOW = 60;
  * @throws Error naming the variable when one is not a number in range.
  */
 export function writeThrottler(env: NodeJS.ProcessEnv = process.env): ThrottlerOptions {
-  const limit = read(env, 'ELILE_DEMO_WRITE_LIMIT', DEFAULT_LIMIT, (n) => Number.isInteger(n) && n >= 1, 'a whole number ≥ 1');
+  const limit = read(
+    env,
+    'ELILE_DEMO_WRITE_LIMIT',
+    DEFAULT_LIMIT,
+    (n) => Number.isInteger(n) && n >= 1,
+    'a whole number ≥ 1',
+  );
   const window = read(env, 'ELILE_DEMO_WRITE_WINDOW', DEFAULT_WINDOW, (n) => n > 0, 'a positive number of seconds');
   const block = read(env, 'ELILE_DEMO_WRITE_BLOCK', window, (n) => n >= 0, 'a number of seconds ≥ 0');
   return { limit, ttl: Math.round(window * 1000), blockDuration: Math.round(block * 1000) };
@@ -28,6 +34,7 @@ function read(
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || !valid(value)) throw new Error(`${name} must be ${expected}, got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(value) || !valid(value))
+    throw new Error(`${name} must be ${expected}, got ${JSON.stringify(raw)}`);
   return value;
 }

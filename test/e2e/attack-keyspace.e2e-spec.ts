@@ -29,7 +29,12 @@ class DirectoryController {
 
 let app: INestApplication;
 beforeAll(async () => {
-  app = await createDecoratedApp({ store: 'redis', namespace, controllers: [TenantsController, DirectoryController], providers: [Directory] });
+  app = await createDecoratedApp({
+    store: 'redis',
+    namespace,
+    controllers: [TenantsController, DirectoryController],
+    providers: [Directory],
+  });
 });
 afterAll(async () => {
   await app.close();
@@ -40,14 +45,19 @@ describe('key functions and generated keys share one key space', () => {
   it('a key function’s key that spells another handler’s request key does not fill that handler’s entry', async () => {
     const host = 'cross.example';
     const forgedId = `GET //${host}/tenants/paths`;
-    await request(app.getHttpServer()).get(`/tenants/keyed/${encodeURIComponent(forgedId)}`).set('host', host).expect(200);
+    await request(app.getHttpServer())
+      .get(`/tenants/keyed/${encodeURIComponent(forgedId)}`)
+      .set('host', host)
+      .expect(200);
     const victim = await request(app.getHttpServer()).get('/tenants/paths').set('host', host).expect(200);
     expect(victim.body).toMatchObject({ list: true });
   });
 
   it('a key function’s key that spells a service method’s default key does not fill that method’s entry', async () => {
     const forgedId = 'Directory.lookup:["42"]';
-    await request(app.getHttpServer()).get(`/tenants/keyed/${encodeURIComponent(forgedId)}`).expect(200);
+    await request(app.getHttpServer())
+      .get(`/tenants/keyed/${encodeURIComponent(forgedId)}`)
+      .expect(200);
     await expect(app.get(Directory).lookup('42')).resolves.toEqual({ directoryEntry: '42' });
   });
 
@@ -62,9 +72,15 @@ describe('key functions and generated keys share one key space', () => {
 
 describe('values whose objects carry __proto__ / constructor / prototype keys', () => {
   it('a response holding such a key is served as the handler returned it, every time (never cached stripped)', async () => {
-    const miss = await request(app.getHttpServer()).get('/tenants/echo?constructor=Ford&b=1').set('host', 'proto.example').expect(200);
+    const miss = await request(app.getHttpServer())
+      .get('/tenants/echo?constructor=Ford&b=1')
+      .set('host', 'proto.example')
+      .expect(200);
     expect(miss.body.query).toEqual({ constructor: 'Ford', b: '1' });
-    const again = await request(app.getHttpServer()).get('/tenants/echo?constructor=Ford&b=1').set('host', 'proto.example').expect(200);
+    const again = await request(app.getHttpServer())
+      .get('/tenants/echo?constructor=Ford&b=1')
+      .set('host', 'proto.example')
+      .expect(200);
     expect(again.headers['x-cache']).toBe('MISS');
     expect(again.body.query).toEqual(miss.body.query);
   });

@@ -125,7 +125,9 @@ describe('host tricks: a response built for one host is never served to another 
 
   it('duplicate Host headers: the key follows the one Node keeps', async () => {
     await get('/tenants/echo?dup=1', 'first.example');
-    const raw = await send('GET /tenants/echo?dup=1 HTTP/1.1\r\nHost: second.example\r\nHost: first.example\r\nConnection: close\r\n\r\n');
+    const raw = await send(
+      'GET /tenants/echo?dup=1 HTTP/1.1\r\nHost: second.example\r\nHost: first.example\r\nConnection: close\r\n\r\n',
+    );
     if (raw.status === 200) expect(JSON.parse(raw.body).host).toBe('second.example');
     else expect(raw.status).toBe(400);
   });
@@ -170,11 +172,14 @@ describe('path tricks (held)', () => {
     if (double.status === 200) expect(double.headers['x-cache']).not.toBe('HIT');
   });
 
-  it.each([195, 199, 200, 201, 205, 260])('paths around the key-length bound (%i characters of id) stay apart', async (length) => {
-    const id = 'z'.repeat(length - 1);
-    const a = await get(`/tenants/paths/${id}a`, 'long.example');
-    const b = await get(`/tenants/paths/${id}b`, 'long.example');
-    expect(JSON.parse(a.body).item).toBe(`${id}a`);
-    expect(JSON.parse(b.body).item).toBe(`${id}b`);
-  });
+  it.each([195, 199, 200, 201, 205, 260])(
+    'paths around the key-length bound (%i characters of id) stay apart',
+    async (length) => {
+      const id = 'z'.repeat(length - 1);
+      const a = await get(`/tenants/paths/${id}a`, 'long.example');
+      const b = await get(`/tenants/paths/${id}b`, 'long.example');
+      expect(JSON.parse(a.body).item).toBe(`${id}a`);
+      expect(JSON.parse(b.body).item).toBe(`${id}b`);
+    },
+  );
 });

@@ -87,9 +87,7 @@ describe('CacheInterceptor over HTTP (Redis)', () => {
 
     it('a non-2xx response is not handed to concurrent requests as a 200 hit', async () => {
       // Five identical requests overlap while the first is loading (the handler takes 50 ms).
-      const responses = await Promise.all(
-        Array.from({ length: 5 }, () => http().get('/articles/slow-failing/sf1')),
-      );
+      const responses = await Promise.all(Array.from({ length: 5 }, () => http().get('/articles/slow-failing/sf1')));
       expect(responses.map((response) => response.status)).toEqual([503, 503, 503, 503, 503]);
       expect(responses.filter((response) => response.headers['x-cache'] === 'HIT')).toHaveLength(0);
     });
@@ -149,7 +147,10 @@ describe('CacheInterceptor over HTTP (Redis)', () => {
       expect([t1.headers['x-cache'], t2.headers['x-cache']]).toEqual(['MISS', 'MISS']);
       expect(t2.body).toMatchObject({ tenant: 't2', viewer: 'Bearer bob' });
 
-      const t1Again = await http().get('/articles/tenant/q1').set('X-Tenant', 't1').set('Authorization', 'Bearer alice');
+      const t1Again = await http()
+        .get('/articles/tenant/q1')
+        .set('X-Tenant', 't1')
+        .set('Authorization', 'Bearer alice');
       const t2Again = await http().get('/articles/tenant/q1').set('X-Tenant', 't2').set('Authorization', 'Bearer bob');
       expect([t1Again.headers['x-cache'], t2Again.headers['x-cache']]).toEqual(['HIT', 'HIT']);
       expect(t1Again.body).toEqual(t1.body);

@@ -49,7 +49,9 @@ async function startApp(cache: CacheModuleOptions): Promise<INestApplication> {
   @Module({ imports: [CacheModule.forRoot(cache)], controllers: [AccountController] })
   class AppModule {}
 
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(new RecordingLogger()).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    .setLogger(new RecordingLogger())
+    .compile();
   const app = moduleRef.createNestApplication({ logger: false });
   const store = new RedisStore(sessionStoreOptions(app.get(RedisClient), app.get(CacheRegistry)));
   app.use(
@@ -137,8 +139,18 @@ describe('express-session + connect-redis on the module connection (recipe)', ()
       return count;
     };
     const before = await keysOfNamespace();
-    for (const forged of [id, '*', `s:*.x`, `s:__elile:#throttle:x.y`, `s:${id}.forged-signature`, `s:${'a'.repeat(5_000)}.z`]) {
-      const answer = await request(b).get('/me').set('Cookie', `connect.sid=${encodeURIComponent(forged)}`).expect(200);
+    for (const forged of [
+      id,
+      '*',
+      `s:*.x`,
+      `s:__elile:#throttle:x.y`,
+      `s:${id}.forged-signature`,
+      `s:${'a'.repeat(5_000)}.z`,
+    ]) {
+      const answer = await request(b)
+        .get('/me')
+        .set('Cookie', `connect.sid=${encodeURIComponent(forged)}`)
+        .expect(200);
       expect(answer.body).toEqual({ user: null });
       expect(answer.headers['set-cookie']).toBeUndefined();
     }
@@ -165,7 +177,10 @@ describe('express-session + connect-redis when Redis is down or hung', () => {
   beforeAll(async () => {
     server = await startLocalRedisServer();
     proxy = await startTcpProxy(server.port);
-    app = await startApp({ redis: { url: `redis://127.0.0.1:${proxy.port}`, commandTimeout: 0.3 }, namespace: 'down:' });
+    app = await startApp({
+      redis: { url: `redis://127.0.0.1:${proxy.port}`, commandTimeout: 0.3 },
+      namespace: 'down:',
+    });
     cookie = cookieOf(await request(app.getHttpServer()).post('/login').expect(201));
   });
 
@@ -189,13 +204,17 @@ describe('express-session + connect-redis when Redis is down or hung', () => {
 
   it('hung: the connection deadline bounds the request (500 after it), it does not hang', async () => {
     const client = app.get(RedisClient);
-    for (const deadline = performance.now() + 10_000; !client.isReady && performance.now() < deadline; ) await sleep(25);
-    expect((await request(app.getHttpServer()).get('/me').set('Cookie', cookie).expect(200)).body).toEqual({ user: 'u-1' });
+    for (const deadline = performance.now() + 10_000; !client.isReady && performance.now() < deadline;) await sleep(25);
+    expect((await request(app.getHttpServer()).get('/me').set('Cookie', cookie).expect(200)).body).toEqual({
+      user: 'u-1',
+    });
     proxy.stall();
     try {
       const started = performance.now();
       await request(app.getHttpServer()).get('/me').set('Cookie', cookie).timeout(5_000).expect(500);
-      process.stdout.write(`express-session read against a hung Redis answered 500 after ${(performance.now() - started).toFixed(0)} ms (commandTimeout 300 ms)\n`);
+      process.stdout.write(
+        `express-session read against a hung Redis answered 500 after ${(performance.now() - started).toFixed(0)} ms (commandTimeout 300 ms)\n`,
+      );
     } finally {
       proxy.cutAll();
       proxy.release();

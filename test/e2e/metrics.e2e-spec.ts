@@ -31,7 +31,10 @@ class Scrape {
 
   value(name: string, labels: Record<string, string> = {}): number {
     return this.samples
-      .filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
+      .filter(
+        (sample) =>
+          sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
+      )
       .reduce((sum, sample) => sum + sample.value, 0);
   }
 
@@ -105,7 +108,9 @@ describe('demo: GET /metrics on Redis, after real traffic', () => {
     expect(afterMiss.since(start, 'elile_cache_loader_duration_seconds_bucket', { ...loaded, le: '+Inf' })).toBe(1);
     expect(afterMiss.since(start, 'elile_cache_loader_duration_seconds_sum', loaded)).toBeGreaterThan(0);
     // The read, the lease and the fill went to Redis and were timed.
-    expect(afterMiss.since(start, 'elile_cache_redis_command_duration_seconds_count', { outcome: 'ok' })).toBeGreaterThanOrEqual(2);
+    expect(
+      afterMiss.since(start, 'elile_cache_redis_command_duration_seconds_count', { outcome: 'ok' }),
+    ).toBeGreaterThanOrEqual(2);
 
     expect((await request(server).get('/screenings/scr-3').expect(200)).headers['x-cache']).toBe('HIT');
     const afterHit = await scrape();

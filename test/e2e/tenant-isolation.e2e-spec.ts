@@ -19,7 +19,12 @@ describe.each(STORE_KINDS)('tenant isolation of cached controller responses (%s 
   const http = () => request(app.getHttpServer());
 
   beforeAll(async () => {
-    app = await createDecoratedApp({ store, namespace: `${namespace}${store}:`, controllers: [TenantsController], logger });
+    app = await createDecoratedApp({
+      store,
+      namespace: `${namespace}${store}:`,
+      controllers: [TenantsController],
+      logger,
+    });
   });
 
   afterAll(async () => {
@@ -31,7 +36,9 @@ describe.each(STORE_KINDS)('tenant isolation of cached controller responses (%s 
       const own = await http().get('/tenants/scoped/42').set('x-tenant', 'acme').expect(200);
       expect(own.body.secret).toBe("acme's record 42");
 
-      const forged = await http().get(`/tenants/keyed/${encodeURIComponent('scope:acme|42')}`).expect(200);
+      const forged = await http()
+        .get(`/tenants/keyed/${encodeURIComponent('scope:acme|42')}`)
+        .expect(200);
       expect(forged.body).toEqual({ id: 'scope:acme|42', public: true, run: 1 });
       expect(forged.headers['x-cache']).toBe('MISS');
     });
@@ -39,7 +46,9 @@ describe.each(STORE_KINDS)('tenant isolation of cached controller responses (%s 
     it('an unscoped key in the reserved key space bypasses the cache instead of naming a scoped entry', async () => {
       await http().get('/tenants/scoped/7').set('x-tenant', 'acme').expect(200);
       for (const forgedId of ['__elile:scope:4:acme:7', '__elile:anything']) {
-        const forged = await http().get(`/tenants/keyed/${encodeURIComponent(forgedId)}`).expect(200);
+        const forged = await http()
+          .get(`/tenants/keyed/${encodeURIComponent(forgedId)}`)
+          .expect(200);
         expect(forged.headers['x-cache']).toBe('BYPASS');
         expect(forged.body.public).toBe(true);
         expect(forged.body.secret).toBeUndefined();
@@ -47,7 +56,10 @@ describe.each(STORE_KINDS)('tenant isolation of cached controller responses (%s 
     });
 
     it('(scope, key) pairs that concatenate to the same text stay apart', async () => {
-      const first = await http().get(`/tenants/scoped/${encodeURIComponent('x:42')}`).set('x-tenant', 'acme').expect(200);
+      const first = await http()
+        .get(`/tenants/scoped/${encodeURIComponent('x:42')}`)
+        .set('x-tenant', 'acme')
+        .expect(200);
       const second = await http().get('/tenants/scoped/42').set('x-tenant', 'acme:x').expect(200);
       expect(first.headers['x-cache']).toBe('MISS');
       expect(second.headers['x-cache']).toBe('MISS');
@@ -58,23 +70,28 @@ describe.each(STORE_KINDS)('tenant isolation of cached controller responses (%s 
       const longId = 'l'.repeat(300);
       await http().get(`/tenants/keyed/${longId}`).expect(200);
       const hashedForm = boundedKey(longId);
-      const forged = await http().get(`/tenants/keyed/${encodeURIComponent(hashedForm)}`).expect(200);
+      const forged = await http()
+        .get(`/tenants/keyed/${encodeURIComponent(hashedForm)}`)
+        .expect(200);
       expect(forged.headers['x-cache']).toBe('MISS');
       expect(forged.body.id).toBe(hashedForm);
     });
   });
 
   describe('a scope must be a non-empty string', () => {
-    it.each(['object', 'number', 'array', 'empty', 'null'])('a scope function returning %s bypasses, counted and logged', async (kind) => {
-      const web = app.get(CacheRegistry).get('web');
-      const errorsBefore = web.stats().errors;
-      const first = await http().get(`/tenants/bad-scope/${kind}`).set('x-tenant', 'acme').expect(200);
-      const second = await http().get(`/tenants/bad-scope/${kind}`).set('x-tenant', 'globex').expect(200);
-      expect([first.headers['x-cache'], second.headers['x-cache']]).toEqual(['BYPASS', 'BYPASS']);
-      expect(second.body).toEqual({ kind, tenant: 'globex', run: 2 });
-      expect(web.stats().errors).toBe(errorsBefore + 2);
-      expect(logger.text()).toMatch(/@Cacheable key failed/);
-    });
+    it.each(['object', 'number', 'array', 'empty', 'null'])(
+      'a scope function returning %s bypasses, counted and logged',
+      async (kind) => {
+        const web = app.get(CacheRegistry).get('web');
+        const errorsBefore = web.stats().errors;
+        const first = await http().get(`/tenants/bad-scope/${kind}`).set('x-tenant', 'acme').expect(200);
+        const second = await http().get(`/tenants/bad-scope/${kind}`).set('x-tenant', 'globex').expect(200);
+        expect([first.headers['x-cache'], second.headers['x-cache']]).toEqual(['BYPASS', 'BYPASS']);
+        expect(second.body).toEqual({ kind, tenant: 'globex', run: 2 });
+        expect(web.stats().errors).toBe(errorsBefore + 2);
+        expect(logger.text()).toMatch(/@Cacheable key failed/);
+      },
+    );
   });
 
   describe('the key names exactly the resource the router dispatches to', () => {
@@ -123,7 +140,11 @@ describe.each(STORE_KINDS)('tenant isolation of cached controller responses (%s 
     });
 
     it('ignores X-Forwarded-Host by default (trustForwardedHost is off)', async () => {
-      const forwarded = await http().get('/tenants/echo').set('host', 'f.example').set('x-forwarded-host', 'evil.example').expect(200);
+      const forwarded = await http()
+        .get('/tenants/echo')
+        .set('host', 'f.example')
+        .set('x-forwarded-host', 'evil.example')
+        .expect(200);
       const plain = await http().get('/tenants/echo').set('host', 'f.example').expect(200);
       expect(forwarded.headers['x-cache']).toBe('MISS');
       expect(plain.headers['x-cache']).toBe('HIT');
@@ -149,20 +170,32 @@ describe('trustForwardedHost: true keys on the first X-Forwarded-Host value', ()
   });
 
   it('gives each forwarded host its own entry', async () => {
-    const a = await http().get('/tenants/echo').set('host', 'proxy.internal').set('x-forwarded-host', 'a.example').expect(200);
+    const a = await http()
+      .get('/tenants/echo')
+      .set('host', 'proxy.internal')
+      .set('x-forwarded-host', 'a.example')
+      .expect(200);
     const b = await http()
       .get('/tenants/echo')
       .set('host', 'proxy.internal')
       .set('x-forwarded-host', 'b.example, proxy.internal')
       .expect(200);
     expect([a.headers['x-cache'], b.headers['x-cache']]).toEqual(['MISS', 'MISS']);
-    const again = await http().get('/tenants/echo').set('host', 'other.internal').set('x-forwarded-host', 'b.example').expect(200);
+    const again = await http()
+      .get('/tenants/echo')
+      .set('host', 'other.internal')
+      .set('x-forwarded-host', 'b.example')
+      .expect(200);
     expect(again.headers['x-cache']).toBe('HIT');
     expect(again.body.forwardedHost).toBe('b.example, proxy.internal');
   });
 
   it('bypasses a forwarded host that could run into the path', async () => {
-    const response = await http().get('/tenants/echo').set('host', 'h.example').set('x-forwarded-host', 'x.example/tenants').expect(200);
+    const response = await http()
+      .get('/tenants/echo')
+      .set('host', 'h.example')
+      .set('x-forwarded-host', 'x.example/tenants')
+      .expect(200);
     expect(response.headers['x-cache']).toBe('BYPASS');
   });
 });

@@ -50,7 +50,8 @@ describe('@WithLock on a controller while the Redis circuit breaker is open', ()
     expect(gate.passed()).toBe(0);
 
     proxy.release();
-    for (let i = 0; i < 100 && redis.breakerStatus().state !== 'closed'; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 100 && redis.breakerStatus().state !== 'closed'; i++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     gate.open();
     await request(url).post('/locked-above/2').expect(201);
     expect(gate.passed()).toBe(1);
@@ -59,7 +60,8 @@ describe('@WithLock on a controller while the Redis circuit breaker is open', ()
   it('answers 503 with Retry-After when Redis is unreachable before the breaker opens, not 500', async () => {
     const url = await app.getUrl();
     const redis = app.get(RedisClient);
-    for (let i = 0; i < 100 && redis.breakerStatus().state !== 'closed'; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 100 && redis.breakerStatus().state !== 'closed'; i++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     expect(redis.breakerStatus().state).toBe('closed');
     // Cut: every command fails at once (no offline queue) until the connection is back.
     proxy.cutAll();

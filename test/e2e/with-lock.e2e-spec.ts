@@ -62,23 +62,26 @@ describe.each([
   it.each([
     ['on one instance', [0, 0]],
     ['on two instances', [0, 1]],
-  ] as const)('two concurrent requests for the same id %s → one 201 and one 409 with a JSON body', async (_where, [x, y]) => {
-    const id = `same-${x}${y}`;
-    const { firstAnswer, responses, passed } = await raceForOneId(id, [urls[x], urls[y]]);
+  ] as const)(
+    'two concurrent requests for the same id %s → one 201 and one 409 with a JSON body',
+    async (_where, [x, y]) => {
+      const id = `same-${x}${y}`;
+      const { firstAnswer, responses, passed } = await raceForOneId(id, [urls[x], urls[y]]);
 
-    expect(firstAnswer).not.toBe('timed out');
-    expect((firstAnswer as Response).status).toBe(409);
-    expect(responses.map((response) => response.status).sort()).toEqual([201, 409]);
-    expect(passed).toBe(1);
+      expect(firstAnswer).not.toBe('timed out');
+      expect((firstAnswer as Response).status).toBe(409);
+      expect(responses.map((response) => response.status).sort()).toEqual([201, 409]);
+      expect(passed).toBe(1);
 
-    const conflict = responses.find((response) => response.status === 409)!;
-    expect(conflict.headers['content-type']).toMatch(/application\/json/);
-    expect(conflict.body).toEqual({ statusCode: 409, error: 'Conflict', message: expect.any(String) });
-    expect(conflict.body.message.length).toBeGreaterThan(0);
+      const conflict = responses.find((response) => response.status === 409)!;
+      expect(conflict.headers['content-type']).toMatch(/application\/json/);
+      expect(conflict.body).toEqual({ statusCode: 409, error: 'Conflict', message: expect.any(String) });
+      expect(conflict.body.message.length).toBeGreaterThan(0);
 
-    const created = responses.find((response) => response.status === 201)!;
-    expect(created.body).toMatchObject({ id, key: `screening:${id}`, held: true, aborted: false });
-  });
+      const created = responses.find((response) => response.status === 201)!;
+      expect(created.body).toMatchObject({ id, key: `screening:${id}`, held: true, aborted: false });
+    },
+  );
 
   it('requests for different ids run concurrently and both succeed', async () => {
     const gateX = gates.arm('diff-x');

@@ -16,7 +16,11 @@ async function startPair(env: Record<string, string>): Promise<INestApplication[
 }
 
 const rename = (server: Server, path = '/orgs/org-1', headers: Record<string, string> = {}): Promise<Response> =>
-  request(server).patch(path).set(headers).send({ name: 'Renamed' }).then((response) => response);
+  request(server)
+    .patch(path)
+    .set(headers)
+    .send({ name: 'Renamed' })
+    .then((response) => response);
 
 const remaining = (response: Response) => Number(response.headers['x-ratelimit-remaining']);
 
@@ -198,7 +202,7 @@ describe('demo: write limits while Redis is down or hung (whenUnavailable: local
   it('hung (black-holed): every throttled request is answered, and the limit still holds per instance', async () => {
     const [a] = apps.map((app) => app.getHttpServer());
     const client = apps[0].get(RedisClient);
-    for (const deadline = performance.now() + 10_000; !client.isReady && performance.now() < deadline; ) {
+    for (const deadline = performance.now() + 10_000; !client.isReady && performance.now() < deadline;) {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     await client.connection.ping();

@@ -12,7 +12,11 @@ const namespace = uniqueNamespace('attack-operator');
 const apps: CacheApp[] = [];
 let admin: Redis;
 
-async function boot(redis: NonNullable<CacheModuleOptions['redis']>, extra: CacheModuleOptions = {}, logger = new RecordingLogger()) {
+async function boot(
+  redis: NonNullable<CacheModuleOptions['redis']>,
+  extra: CacheModuleOptions = {},
+  logger = new RecordingLogger(),
+) {
   const app = await startCacheApp({ namespace, ...extra, redis: { url: testRedisUrl(), ...redis } }, logger);
   apps.push(app);
   return app;
@@ -58,28 +62,34 @@ describe('ioredis options that the module cannot honour', () => {
     ['connectTimeout', 60_000],
     ['retryStrategy', () => 10],
     ['lazyConnect', false],
-  ])('redis.ioredis.%s, which the module always overrides, is refused at boot (not silently replaced)', async (name, value) => {
-    const logger = new RecordingLogger();
-    let booted = true;
-    try {
-      await boot({ ioredis: { [name]: value } }, {}, logger);
-    } catch (error) {
-      booted = false;
-      expect(error).toBeInstanceOf(CacheConfigurationError);
-      expect((error as Error).message).toContain(`redis.ioredis.${name}`);
-    }
-    expect(booted).toBe(false);
-  });
+  ])(
+    'redis.ioredis.%s, which the module always overrides, is refused at boot (not silently replaced)',
+    async (name, value) => {
+      const logger = new RecordingLogger();
+      let booted = true;
+      try {
+        await boot({ ioredis: { [name]: value } }, {}, logger);
+      } catch (error) {
+        booted = false;
+        expect(error).toBeInstanceOf(CacheConfigurationError);
+        expect((error as Error).message).toContain(`redis.ioredis.${name}`);
+      }
+      expect(booted).toBe(false);
+    },
+  );
 
   it.each([
     ['db', 5],
     ['host', 'elsewhere.invalid'],
     ['port', 1],
-  ])('redis.ioredis.%s, which the URL always overrides, is refused at boot (the target is the URL’s)', async (name, value) => {
-    const failure = await failureOf(() => boot({ ioredis: { [name]: value } }));
-    expect(failure).toBeInstanceOf(CacheConfigurationError);
-    expect((failure as Error).message).toContain(`redis.ioredis.${name}`);
-  });
+  ])(
+    'redis.ioredis.%s, which the URL always overrides, is refused at boot (the target is the URL’s)',
+    async (name, value) => {
+      const failure = await failureOf(() => boot({ ioredis: { [name]: value } }));
+      expect(failure).toBeInstanceOf(CacheConfigurationError);
+      expect((failure as Error).message).toContain(`redis.ioredis.${name}`);
+    },
+  );
 
   it('a database in both the path and the query of the URL, differing, is refused at boot', async () => {
     const failure = await failureOf(() => boot({ url: `${testRedisUrl().replace(/\/\d*$/, '')}/0?db=5` }));

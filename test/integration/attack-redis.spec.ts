@@ -66,7 +66,10 @@ describe('a huge foreign value under a cache key', () => {
     const key = app.main.fullKey('huge');
     await raw.set(key, Buffer.alloc(64 * 1024 * 1024, 0x7b));
     for (let i = 0; i < 2; i++) {
-      const value = await within(app.main.getOrSet('huge', () => 'small'), 10_000);
+      const value = await within(
+        app.main.getOrSet('huge', () => 'small'),
+        10_000,
+      );
       expect(value).toBe('small');
     }
     await waitFor('the huge value replaced', async () => (await raw.strlen(key)) < 1024, 10_000);
@@ -90,7 +93,12 @@ describe('hung (SIGSTOP)', () => {
     await server.pause();
     try {
       const started = performance.now();
-      await expect(within(app.main.getOrSet('hung', () => 'loader'), 5_000)).resolves.toBe('loader');
+      await expect(
+        within(
+          app.main.getOrSet('hung', () => 'loader'),
+          5_000,
+        ),
+      ).resolves.toBe('loader');
       const failure = await within(
         app.main.delete('hung').then(
           () => undefined,

@@ -43,7 +43,10 @@ async function bootBehindProxy(
 ): Promise<{ app: CacheApp; proxy: TcpProxy; logger: RecordingLogger }> {
   const proxy = await startTcpProxy(server.port);
   proxies.push(proxy);
-  const app = await startCacheApp({ namespace: `breaker:${proxies.length}:`, redis: { url: `redis://127.0.0.1:${proxy.port}`, ...redis } }, logger);
+  const app = await startCacheApp(
+    { namespace: `breaker:${proxies.length}:`, redis: { url: `redis://127.0.0.1:${proxy.port}`, ...redis } },
+    logger,
+  );
   apps.push(app);
   return { app, proxy, logger };
 }
@@ -84,7 +87,9 @@ describe('the circuit breaker of the Redis connection', () => {
     expect(after.errors - before.errors).toBe(3);
     expect(app.redis.breakerStatus()).toMatchObject({ opened: 1 });
     expect(app.redis.breakerStatus().refused).toBeGreaterThanOrEqual(4);
-    expect(logger.text()).toMatch(/Redis circuit breaker opened: 5 commands in a row to redis:\/\/127\.0\.0\.1:\d+\/0 failed or timed out/);
+    expect(logger.text()).toMatch(
+      /Redis circuit breaker opened: 5 commands in a row to redis:\/\/127\.0\.0\.1:\d+\/0 failed or timed out/,
+    );
 
     proxy.release();
     await waitFor('the breaker to close', () => app.redis.breakerStatus().state === 'closed', 10_000);
@@ -95,7 +100,9 @@ describe('the circuit breaker of the Redis connection', () => {
     expect(transitions['half-open']).toBeGreaterThanOrEqual(1);
     expect(transitions.open).toBe(transitions['half-open']);
     expect(logger.text()).toContain('Redis circuit breaker half-open');
-    expect(logger.text()).toMatch(/Redis circuit breaker closed: redis:\/\/127\.0\.0\.1:\d+\/0 answered after \d+\.\d s open/);
+    expect(logger.text()).toMatch(
+      /Redis circuit breaker closed: redis:\/\/127\.0\.0\.1:\d+\/0 answered after \d+\.\d s open/,
+    );
   });
 
   it('with breaker.enabled false, every call keeps waiting for its deadline (the control)', async () => {
@@ -135,7 +142,9 @@ describe('the circuit breaker of the Redis connection', () => {
     await admin.config('SET', 'maxmemory', String(used + 64 * 1024));
     try {
       for (let i = 0; i < 200; i++) await admin.set(`filler:${i}`, 'x'.repeat(10_000)).catch(() => undefined);
-      const writes = await Promise.all(Array.from({ length: 20 }, (_, i) => app.main.set(`w:${i}`, 'y'.repeat(10_000))));
+      const writes = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => app.main.set(`w:${i}`, 'y'.repeat(10_000))),
+      );
       expect(writes.every((stored) => stored === false)).toBe(true);
       await expect(app.main.get('kept')).resolves.toBe('cached');
       expect(app.redis.breakerStatus()).toMatchObject({ state: 'closed', opened: 0 });
@@ -155,11 +164,17 @@ describe('the circuit breaker of the Redis connection', () => {
 
   it('a 50,000-call burst on a healthy Redis: every caller gets its value, and the cache works again afterwards', async () => {
     const { app } = await bootBehindProxy();
-    const results = await Promise.all(Array.from({ length: 50_000 }, (_, i) => app.main.getOrSet(`burst:${i}`, async () => i)));
+    const results = await Promise.all(
+      Array.from({ length: 50_000 }, (_, i) => app.main.getOrSet(`burst:${i}`, async () => i)),
+    );
     expect(results.every((value, i) => value === i)).toBe(true);
     // Client-side saturation may time commands out and open the breaker; it must not stay open.
     await waitFor('the breaker to be closed', () => app.redis.breakerStatus().state === 'closed', 10_000);
-    await waitFor('a write and a hit', async () => (await app.main.set('after', 1)) && (await app.main.get('after')) === 1, 10_000);
+    await waitFor(
+      'a write and a hit',
+      async () => (await app.main.set('after', 1)) && (await app.main.get('after')) === 1,
+      10_000,
+    );
   }, 60_000);
 });
 
@@ -169,7 +184,10 @@ describe('separate read and write deadlines', () => {
     const admin = raw();
     const sleeping = admin.call('DEBUG', 'SLEEP', '0.8');
     await sleep(50);
-    const [read, write] = await Promise.all([timed(() => app.redis.get('k')), timed(() => app.redis.set('w', 'landed'))]);
+    const [read, write] = await Promise.all([
+      timed(() => app.redis.get('k')),
+      timed(() => app.redis.set('w', 'landed')),
+    ]);
     await sleeping;
     expect(read.result.status).toBe('rejected');
     const timeout = (read.result as PromiseRejectedResult).reason as CacheTimeoutError;
@@ -185,7 +203,10 @@ describe('separate read and write deadlines', () => {
     const admin = raw();
     const sleeping = admin.call('DEBUG', 'SLEEP', '0.5');
     await sleep(50);
-    const [viaRun, direct] = await Promise.all([timed(() => app.redis.get('k')), timed(() => app.redis.connection.get('k'))]);
+    const [viaRun, direct] = await Promise.all([
+      timed(() => app.redis.get('k')),
+      timed(() => app.redis.connection.get('k')),
+    ]);
     await sleeping;
     expect((viaRun.result as PromiseRejectedResult).reason).toBeInstanceOf(CacheTimeoutError);
     expect(direct.result.status).toBe('fulfilled');

@@ -252,7 +252,11 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
         () => cache.exists(bad),
         () => cache.getOrSet(bad, loader),
         () => cache.getMany(['fine', bad]),
-        () => cache.setMany([{ key: 'fine', value: 'v' }, { key: bad, value: 'v' }]),
+        () =>
+          cache.setMany([
+            { key: 'fine', value: 'v' },
+            { key: bad, value: 'v' },
+          ]),
       ];
       for (const attempt of attempts) {
         expect(await failureOf(attempt)).toBeInstanceOf(CacheArgumentError);
@@ -465,7 +469,7 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
       }
     });
 
-    it("clear() empties this domain only and returns how many entries it deleted", async () => {
+    it('clear() empties this domain only and returns how many entries it deleted', async () => {
       await cache.setMany(keys.map((key) => ({ key, value: key })));
       await app.peer.setMany([
         { key: 'k1', value: 1 },
@@ -548,25 +552,28 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
       ['deleteMany([key, other])', (c) => c.deleteMany(['other', 'stale:1']), undefined],
     ];
 
-    it.each(cases)('a read-through still loading when %s happens does not store its result', async (_, invalidate, expected) => {
-      const started = deferred();
-      const gate = deferred<string>();
-      const pending = cache.getOrSet('stale:1', async () => {
-        started.resolve();
-        return gate.promise;
-      });
-      await started.promise;
-      // The fill in progress is a miss to readers, never the lease itself.
-      await expect(cache.get('stale:1')).resolves.toBeUndefined();
-      await expect(cache.exists('stale:1')).resolves.toBe(false);
+    it.each(cases)(
+      'a read-through still loading when %s happens does not store its result',
+      async (_, invalidate, expected) => {
+        const started = deferred();
+        const gate = deferred<string>();
+        const pending = cache.getOrSet('stale:1', async () => {
+          started.resolve();
+          return gate.promise;
+        });
+        await started.promise;
+        // The fill in progress is a miss to readers, never the lease itself.
+        await expect(cache.get('stale:1')).resolves.toBeUndefined();
+        await expect(cache.exists('stale:1')).resolves.toBe(false);
 
-      await invalidate(cache);
-      gate.resolve('loaded before the change');
+        await invalidate(cache);
+        gate.resolve('loaded before the change');
 
-      await expect(pending).resolves.toBe('loaded before the change');
-      await expect(cache.get('stale:1')).resolves.toBe(expected);
-      expect(cache.stats().staleFillsDiscarded).toBe(1);
-    });
+        await expect(pending).resolves.toBe('loaded before the change');
+        await expect(cache.get('stale:1')).resolves.toBe(expected);
+        expect(cache.stats().staleFillsDiscarded).toBe(1);
+      },
+    );
   });
 
   describe('deleteMany', () => {
@@ -601,7 +608,11 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
       });
       expect(load).toHaveBeenCalledTimes(1);
       expect([...load.mock.calls[0][0]].sort()).toEqual(['w:1', 'w:2']);
-      await expect(cache.getMany(['w:1', 'w:2', 'w:present'])).resolves.toEqual(['loaded w:1', 'loaded w:2', 'cached before']);
+      await expect(cache.getMany(['w:1', 'w:2', 'w:present'])).resolves.toEqual([
+        'loaded w:1',
+        'loaded w:2',
+        'cached before',
+      ]);
     });
 
     it('does not call the loader when every key is present', async () => {
@@ -634,27 +645,30 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
       ['clear()', (c) => c.clear(), undefined],
     ];
 
-    it.each(changes)('a key changed by %s while its warmer loads keeps the newer state', async (_, change, expected) => {
-      const started = deferred();
-      const gate = deferred<string[]>();
-      const warming = cache.fillAbsent(
-        ['w:1', 'w:2'],
-        async () => {
-          started.resolve();
-          return gate.promise;
-        },
-        { tags: () => ['t'] },
-      );
-      await started.promise;
-      await change(cache);
-      gate.resolve(['stale 1', 'stale 2']);
-      const result = await warming;
+    it.each(changes)(
+      'a key changed by %s while its warmer loads keeps the newer state',
+      async (_, change, expected) => {
+        const started = deferred();
+        const gate = deferred<string[]>();
+        const warming = cache.fillAbsent(
+          ['w:1', 'w:2'],
+          async () => {
+            started.resolve();
+            return gate.promise;
+          },
+          { tags: () => ['t'] },
+        );
+        await started.promise;
+        await change(cache);
+        gate.resolve(['stale 1', 'stale 2']);
+        const result = await warming;
 
-      await expect(cache.get('w:1')).resolves.toBe(expected);
-      expect(result.refused).toBeGreaterThanOrEqual(1);
-      expect(result.filled + result.refused).toBe(2);
-      expect(cache.stats().staleFillsDiscarded).toBe(result.refused);
-    });
+        await expect(cache.get('w:1')).resolves.toBe(expected);
+        expect(result.refused).toBeGreaterThanOrEqual(1);
+        expect(result.filled + result.refused).toBe(2);
+        expect(cache.stats().staleFillsDiscarded).toBe(result.refused);
+      },
+    );
 
     it('gives the leases back when the loader fails, and counts the keys in warmingErrors', async () => {
       await cache.set('w:present', 'cached');
@@ -679,7 +693,9 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
     });
 
     it('skips keys whose value is undefined (nothing to cache)', async () => {
-      await expect(cache.fillAbsent(['w:1', 'w:2'], (keys) => keys.map((key) => (key === 'w:1' ? undefined : 2)))).resolves.toEqual({
+      await expect(
+        cache.fillAbsent(['w:1', 'w:2'], (keys) => keys.map((key) => (key === 'w:1' ? undefined : 2))),
+      ).resolves.toEqual({
         filled: 1,
         present: 0,
         refused: 0,
@@ -720,7 +736,9 @@ export function cacheConformanceSuite(target: ConformanceTarget): void {
         await started.promise;
 
         const secondLoader = jest.fn(() => 'from the second instance');
-        await expect(other.main.getOrSet('shared', secondLoader, { wait: 0 })).resolves.toBe('from the second instance');
+        await expect(other.main.getOrSet('shared', secondLoader, { wait: 0 })).resolves.toBe(
+          'from the second instance',
+        );
         expect(secondLoader).toHaveBeenCalledTimes(1);
         await expect(other.main.get('shared')).resolves.toBeUndefined();
 

@@ -50,7 +50,6 @@ export interface CacheApp {
   close(): Promise<void>;
 }
 
-
 /**
  * Boots a Nest testing module around `CacheModule.forRoot(options)`. Nest's Logger is global, so
  * the last app booted decides where every app's log lines go.
@@ -102,7 +101,6 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-
 /**
  * The error `fn` ends with, whether it throws synchronously or returns a rejected promise: the
  * tests pin the error type, not which of the two a promise-returning method chose.
@@ -130,7 +128,6 @@ export async function waitFor(what: string, probe: () => boolean | Promise<boole
   }
 }
 
-
 /**
  * Milliseconds `work` took to settle, and its outcome. Past `limitMs` it counts as rejected, so a
  * regression that hangs fails the test instead of stalling the run (and skipping its cleanup).
@@ -152,4 +149,3 @@ export async function timed<T>(
   clearTimeout(timer);
   return { ms: performance.now() - start, result };
 }
-

@@ -1,10 +1,5 @@
 import type Redis from 'ioredis';
-import {
-  CacheConfigurationError,
-  CacheError,
-  LockService,
-  type RedisConnectionOptions,
-} from '@elile/cache';
+import { CacheConfigurationError, CacheError, LockService, type RedisConnectionOptions } from '@elile/cache';
 import { type RedisServerHandle, startLocalRedisServer } from '../support/redis-harness';
 import { RecordingLogger } from '../support/recording-logger';
 import { captureOutput, everythingIn, passwordPiecesIn } from '../support/secret-leaks';
@@ -32,9 +27,22 @@ let admin: Redis;
 beforeAll(async () => {
   server = await startLocalRedisServer({
     extraArgs: [
-      '--requirepass', DEFAULT_PASSWORD,
-      '--user', 'acme', 'on', `>${ACME_PASSWORD}`, '~*', '&*', '+@all',
-      '--user', 'kid', 'on', `>${KID_PASSWORD}`, '~*', '&*', '+@all',
+      '--requirepass',
+      DEFAULT_PASSWORD,
+      '--user',
+      'acme',
+      'on',
+      `>${ACME_PASSWORD}`,
+      '~*',
+      '&*',
+      '+@all',
+      '--user',
+      'kid',
+      'on',
+      `>${KID_PASSWORD}`,
+      '~*',
+      '&*',
+      '+@all',
     ],
   });
   host = `127.0.0.1:${server.port}`;

@@ -35,7 +35,8 @@ async function zipBomb(inflatedBytes: number): Promise<Buffer> {
   const chunk = Buffer.alloc(1024 * 1024, 'a');
   deflate.write('"');
   for (let written = 2; written < inflatedBytes; written += chunk.length) {
-    if (!deflate.write(chunk.subarray(0, Math.min(chunk.length, inflatedBytes - written)))) await once(deflate, 'drain');
+    if (!deflate.write(chunk.subarray(0, Math.min(chunk.length, inflatedBytes - written))))
+      await once(deflate, 'drain');
   }
   deflate.end('"');
   await once(deflate, 'end');
@@ -142,7 +143,11 @@ describe('foreign bytes that arrive between the miss and the lease', () => {
   let racing: CacheServiceClass<unknown>;
 
   beforeAll(async () => {
-    const options = resolveCacheOptions({ store: 'redis', namespace: `${namespace}race:`, redis: { url: testRedisUrl() } });
+    const options = resolveCacheOptions({
+      store: 'redis',
+      namespace: `${namespace}race:`,
+      redis: { url: testRedisUrl() },
+    });
     client = new RedisClient(options.redis);
     await client.onModuleInit();
     store = new RacingStore(client);
@@ -175,7 +180,11 @@ describe('foreign bytes that arrive between the miss and the lease', () => {
     await expect(racing.getOrSet('raced', loader)).resolves.toBe('fresh');
     expect(store.race).toBeUndefined();
     expect(racing.stats().corruptEntries - before.corruptEntries).toBe(1);
-    await waitFor('the foreign bytes to be deleted', async () => (await raw.exists(racing.fullKey('raced'))) === 0, 2_000);
+    await waitFor(
+      'the foreign bytes to be deleted',
+      async () => (await raw.exists(racing.fullKey('raced'))) === 0,
+      2_000,
+    );
 
     await expect(racing.getOrSet('raced', loader)).resolves.toBe('fresh');
     await expect(racing.getOrSet('raced', loader)).resolves.toBe('fresh');
@@ -224,7 +233,9 @@ describe('undefined', () => {
     await cache.set('undefined', 'before');
     await expect(cache.set('undefined', undefined)).rejects.toBeInstanceOf(CacheSerializationError);
     await expect(cache.get('undefined')).resolves.toBe('before');
-    await expect(cache.setMany([{ key: 'undefined-many', value: undefined }])).rejects.toBeInstanceOf(CacheSerializationError);
+    await expect(cache.setMany([{ key: 'undefined-many', value: undefined }])).rejects.toBeInstanceOf(
+      CacheSerializationError,
+    );
     expect(await raw.exists(cache.fullKey('undefined-many'))).toBe(0);
   });
 

@@ -23,7 +23,6 @@ async function closeClient(client: Redis): Promise<void> {
   else client.disconnect();
 }
 
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

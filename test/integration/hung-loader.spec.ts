@@ -13,7 +13,12 @@ describe.each<CacheStoreKind>(['redis', 'memory'])('a loader that never settles 
   let app: CacheApp;
 
   beforeEach(async () => {
-    app = await startCacheApp({ store, namespace: `${namespace}${store}:`, leaseTtl: LEASE_TTL_S, redis: { url: testRedisUrl() } });
+    app = await startCacheApp({
+      store,
+      namespace: `${namespace}${store}:`,
+      leaseTtl: LEASE_TTL_S,
+      redis: { url: testRedisUrl() },
+    });
   });
 
   afterEach(async () => {

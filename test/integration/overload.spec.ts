@@ -33,7 +33,9 @@ describe('a burst far beyond redis.maxInFlight', () => {
       const results = await Promise.all(
         Array.from({ length: calls }, (_, i) => app.main.getOrSet(`${label}:${i}`, async () => ({ ...value, n: i }))),
       );
-      return results.every((result, i) => (result as { n: number }).n === i && (result as { id: string }).id === 'screening');
+      return results.every(
+        (result, i) => (result as { n: number }).n === i && (result as { id: string }).id === 'screening',
+      );
     };
     const heapBefore = await liveHeapBytes();
     const before = app.main.stats();
@@ -45,7 +47,9 @@ describe('a burst far beyond redis.maxInFlight', () => {
     // Everything beyond the cap went straight to its loader, counted.
     expect(after.overloaded - before.overloaded).toBeGreaterThanOrEqual(calls - 3 * MAX_IN_FLIGHT);
     const heapAfter = await liveHeapBytes();
-    console.log(`100,000-call burst: live heap ${((heapAfter - heapBefore) / 1e6).toFixed(1)} MB above its baseline afterwards`);
+    console.log(
+      `100,000-call burst: live heap ${((heapAfter - heapBefore) / 1e6).toFixed(1)} MB above its baseline afterwards`,
+    );
     expect(heapAfter - heapBefore).toBeLessThan(8 * 1024 * 1024);
   });
 
@@ -70,7 +74,10 @@ describe('the bulkhead after a hung Redis (flooded, then paused, then back)', ()
 
   beforeAll(async () => {
     server = await startLocalRedisServer();
-    app = await startCacheApp({ namespace: 'bulkhead-hung:', redis: { url: server.url, maxInFlight: 20, commandTimeout: 0.2 } });
+    app = await startCacheApp({
+      namespace: 'bulkhead-hung:',
+      redis: { url: server.url, maxInFlight: 20, commandTimeout: 0.2 },
+    });
   });
 
   afterAll(async () => {
@@ -81,13 +88,19 @@ describe('the bulkhead after a hung Redis (flooded, then paused, then back)', ()
   it('frees every slot of the commands that timed out: once Redis answers, nothing is refused as overloaded', async () => {
     await server.pause();
     try {
-      const burst = await Promise.all(Array.from({ length: 100 }, (_, i) => app.main.getOrSet(`hung:${i}`, async () => i)));
+      const burst = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => app.main.getOrSet(`hung:${i}`, async () => i)),
+      );
       expect(burst).toEqual(Array.from({ length: 100 }, (_, i) => i));
       expect(app.main.stats().overloaded).toBeGreaterThanOrEqual(80);
     } finally {
       await server.resume();
     }
-    await waitFor('Redis to answer again', async () => (await app.main.set('probe', 1)) && (await app.main.get('probe')) === 1, 10_000);
+    await waitFor(
+      'Redis to answer again',
+      async () => (await app.main.set('probe', 1)) && (await app.main.get('probe')) === 1,
+      10_000,
+    );
     const overloadedBefore = app.main.stats().overloaded;
     await Promise.all(Array.from({ length: 20 }, (_, i) => app.main.getOrSet(`after:${i}`, async () => i)));
     expect(app.main.stats().overloaded).toBe(overloadedBefore);

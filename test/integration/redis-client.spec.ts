@@ -1,11 +1,5 @@
 import Redis from 'ioredis';
-import {
-  CacheArgumentError,
-  CacheCommandError,
-  type CacheService,
-  escapeGlob,
-  RedisClient,
-} from '@elile/cache';
+import { CacheArgumentError, CacheCommandError, type CacheService, escapeGlob, RedisClient } from '@elile/cache';
 import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../support/test-redis';
 import { type CacheApp, closeRaw, failureOf, rawRedis, sleep, startCacheApp, waitFor } from './cache-test-app';
 
@@ -190,7 +184,11 @@ describe('corrupt entries under a cache key', () => {
       await expect(cache.get(name)).resolves.toBeUndefined();
     }
     for (const [name] of corrupt) {
-      await waitFor(`corrupt entry "${name}" to be deleted`, async () => (await raw.exists(cache.fullKey(name))) === 0, 2_000);
+      await waitFor(
+        `corrupt entry "${name}" to be deleted`,
+        async () => (await raw.exists(cache.fullKey(name))) === 0,
+        2_000,
+      );
     }
     const after = cache.stats();
     expect(after.corruptEntries - before.corruptEntries).toBe(corrupt.length);

@@ -1,27 +1,13 @@
 import { RecordingLogger } from '../support/recording-logger';
 import { settlesWithin } from '../support/settles-within';
 import type Redis from 'ioredis';
-import {
-  CacheError,
-  CacheTimeoutError,
-  CacheUnavailableError,
-  type RedisConnectionOptions,
-} from '@elile/cache';
+import { CacheError, CacheTimeoutError, CacheUnavailableError, type RedisConnectionOptions } from '@elile/cache';
 import { deferred } from '../support/deferred';
 import { captureOutput, everythingIn } from '../support/secret-leaks';
 import { findFreePort, type RedisServerHandle, startLocalRedisServer } from '../support/redis-harness';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../support/test-redis';
-import {
-  type CacheApp,
-  closeRaw,
-  failureOf,
-  rawRedis,
-  sleep,
-  startCacheApp,
-  timed,
-  waitFor,
-} from './cache-test-app';
+import { type CacheApp, closeRaw, failureOf, rawRedis, sleep, startCacheApp, timed, waitFor } from './cache-test-app';
 
 const namespace = uniqueNamespace('redis-failures');
 const servers: RedisServerHandle[] = [];

@@ -32,7 +32,11 @@ async function makeStore(kind: 'memory' | 'redis'): Promise<StoreFixture> {
   const prefix = `${namespace}${kind}${fixtureNumber}:`;
   if (kind === 'memory') return { store: new MemoryStore(MAX_ENTRIES), prefix, close: async () => undefined };
   // A deadline for bulk setup: 5,000 tagged writes at once outlast the 0.5 s write deadline here.
-  const resolved = resolveCacheOptions({ store: 'redis', namespace, redis: { url: testRedisUrl(), commandTimeout: 5 } });
+  const resolved = resolveCacheOptions({
+    store: 'redis',
+    namespace,
+    redis: { url: testRedisUrl(), commandTimeout: 5 },
+  });
   const client = new RedisClient(resolved.redis);
   clients.push(client);
   await client.onModuleInit();
@@ -186,7 +190,9 @@ describe('tag indexes on the Redis store', () => {
     const until = performance.now() + 1_000;
     while (performance.now() < until) {
       await Promise.all(
-        Array.from({ length: 50 }, () => fixture.store.set(`${fixture.prefix}hot-${written++}`, value('v'), 100, tagged(hot))),
+        Array.from({ length: 50 }, () =>
+          fixture.store.set(`${fixture.prefix}hot-${written++}`, value('v'), 100, tagged(hot)),
+        ),
       );
     }
     expect(written).toBeGreaterThan(1_000);
@@ -233,7 +239,9 @@ describe('tag indexes on the Redis store', () => {
       await raw.config('SET', 'slowlog-log-slower-than', threshold);
     }
 
-    await expect(raw.exists(big.members, `${fixture.prefix}big-0`, `${fixture.prefix}big-${COUNT - 1}`)).resolves.toBe(0);
+    await expect(raw.exists(big.members, `${fixture.prefix}big-0`, `${fixture.prefix}big-${COUNT - 1}`)).resolves.toBe(
+      0,
+    );
     await expect(raw.exists(big.invalidatedAt)).resolves.toBe(1);
   });
 
@@ -242,8 +250,14 @@ describe('tag indexes on the Redis store', () => {
     const tags = Array.from({ length: 1_000 }, (_, i) => tagOf(fixture.prefix, `t${i}`));
     // The large tag sits where one call's share of tags ends and the next begins.
     const big = tags[499];
-    await Promise.all(tags.map((tag, i) => (tag === big ? undefined : fixture.store.set(key(`small-${i}`), value('v'), 60_000, tagged(tag)))));
-    await Promise.all(Array.from({ length: 1_200 }, (_, i) => fixture.store.set(key(`big-${i}`), value('v'), 60_000, tagged(big))));
+    await Promise.all(
+      tags.map((tag, i) =>
+        tag === big ? undefined : fixture.store.set(key(`small-${i}`), value('v'), 60_000, tagged(tag)),
+      ),
+    );
+    await Promise.all(
+      Array.from({ length: 1_200 }, (_, i) => fixture.store.set(key(`big-${i}`), value('v'), 60_000, tagged(big))),
+    );
     const other = tagOf(fixture.prefix, 'other');
     await fixture.store.set(key('other'), value('kept'), 60_000, tagged(other));
 

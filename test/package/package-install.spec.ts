@@ -39,10 +39,17 @@ const APPS: AppSpec[] = [
     type: 'commonjs',
     main: 'main-config.ts',
     dependencies: Object.fromEntries(
-      ['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', '@nestjs/config', '@nestjs/terminus', 'prom-client', 'ioredis', 'reflect-metadata', 'rxjs'].map((name) => [
-        name,
-        root.dependencies[name],
-      ]),
+      [
+        '@nestjs/common',
+        '@nestjs/core',
+        '@nestjs/platform-express',
+        '@nestjs/config',
+        '@nestjs/terminus',
+        'prom-client',
+        'ioredis',
+        'reflect-metadata',
+        'rxjs',
+      ].map((name) => [name, root.dependencies[name]]),
     ),
     devDependencies: TYPES_NODE,
   },
@@ -133,7 +140,10 @@ beforeAll(async () => {
   const apps = new Map<string, string>();
   // One app at a time: two npm installs and two compilers at once only fight over the cores.
   for (const spec of APPS) {
-    apps.set(spec.name, await phase(`install + compile ${spec.name}`, timings, () => createApp(throwaway, spec, tarball)));
+    apps.set(
+      spec.name,
+      await phase(`install + compile ${spec.name}`, timings, () => createApp(throwaway, spec, tarball)),
+    );
   }
   await Promise.all(installs);
   prepared = { tarball, apps, nodes };
@@ -150,7 +160,10 @@ afterAll(async () => {
 describe('the tarball', () => {
   it('holds the build, its declarations, package.json and README only: no sources, tests, demo or source maps', async () => {
     const { stdout } = await runChecked('tar', ['-tzf', prepared.tarball], { cwd: throwaway, timeoutMs: 30_000 });
-    const files = stdout.trim().split('\n').map((file) => file.replace(/^package\//, ''));
+    const files = stdout
+      .trim()
+      .split('\n')
+      .map((file) => file.replace(/^package\//, ''));
     const outside = files.filter((file) => !file.startsWith('dist/') && !['package.json', 'README.md'].includes(file));
     expect(outside).toEqual([]);
     expect(files.filter((file) => !/\.(js|mjs|d\.ts|d\.mts)$/.test(file) && file.startsWith('dist/'))).toEqual([]);
@@ -158,7 +171,9 @@ describe('the tarball', () => {
     expect(files.filter((file) => unwanted.test(file))).toEqual([]);
     // Each entry point package.json exports, for both kinds of consumer, with its types.
     const exported = Object.values(installedManifest(prepared.apps.get(APPS[0].name)!, '@elile/cache').exports ?? {})
-      .flatMap((conditions) => (typeof conditions === 'string' ? [conditions] : Object.values(conditions).flatMap((c) => Object.values(c))))
+      .flatMap((conditions) =>
+        typeof conditions === 'string' ? [conditions] : Object.values(conditions).flatMap((c) => Object.values(c)),
+      )
       .map((file) => file.replace(/^\.\//, ''));
     expect(exported.length).toBeGreaterThan(1);
     expect(exported.filter((file) => !files.includes(file))).toEqual([]);
@@ -174,7 +189,10 @@ describe('the tarball', () => {
     const appDir = prepared.apps.get(APPS[0].name)!;
     const installedDir = join(appDir, 'node_modules', '@elile', 'cache');
     const manifest = installedManifest(appDir, '@elile/cache');
-    const allowed = new Set([...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]);
+    const allowed = new Set([
+      ...Object.keys(manifest.dependencies ?? {}),
+      ...Object.keys(manifest.peerDependencies ?? {}),
+    ]);
     const bare = new Set<string>();
     for (const file of filesUnder(join(installedDir, 'dist')).filter((f) => /\.(js|mjs)$/.test(f))) {
       const code = readFileSync(join(installedDir, 'dist', file), 'utf8');
@@ -196,10 +214,23 @@ describe.each(APPS.map((spec) => [spec.name, spec] as const))('an application: %
       const appDir = prepared.apps.get(name)!;
       const namespace = uniqueNamespace(`pkg-${name}`);
       namespaces.push(namespace);
-      const env = { APP_REDIS_URL: testRedisUrl(), APP_NAMESPACE: namespace, ELILE_REDIS_URL: testRedisUrl(), ELILE_CACHE_NAMESPACE: namespace };
-      const result = await run(prepared.nodes.get(version)!, ['dist/main.js'], { cwd: appDir, env, timeoutMs: BOOT_TIMEOUT_MS });
+      const env = {
+        APP_REDIS_URL: testRedisUrl(),
+        APP_NAMESPACE: namespace,
+        ELILE_REDIS_URL: testRedisUrl(),
+        ELILE_CACHE_NAMESPACE: namespace,
+      };
+      const result = await run(prepared.nodes.get(version)!, ['dist/main.js'], {
+        cwd: appDir,
+        env,
+        timeoutMs: BOOT_TIMEOUT_MS,
+      });
       if (result.code !== 0) throw new Error(`the app exited with ${result.code}:\n${result.stderr}\n${result.stdout}`);
-      const report = JSON.parse(result.stdout.trim().split('\n').pop()!) as Report & { configError: string; health: string; metrics: string };
+      const report = JSON.parse(result.stdout.trim().split('\n').pop()!) as Report & {
+        configError: string;
+        health: string;
+        metrics: string;
+      };
       process.stderr.write(`[package test] ${name} on Node ${report.node}: ${JSON.stringify(report.versions)}\n`);
 
       expect(report.node).toBe(version === MACHINE ? process.version : `v${version}`);
@@ -239,7 +270,10 @@ describe.each(APPS.map((spec) => [spec.name, spec] as const))('an application: %
       expect(await deleteNamespace(testRedisUrl(), namespace)).toBeGreaterThan(0);
       if (!('@nestjs/config' in spec.dependencies)) {
         expect(report.configError).toContain('npm i @nestjs/config');
-        const probe = await run(prepared.nodes.get(version)!, ['-e', "require.resolve('@nestjs/config')"], { cwd: appDir, timeoutMs: 30_000 });
+        const probe = await run(prepared.nodes.get(version)!, ['-e', "require.resolve('@nestjs/config')"], {
+          cwd: appDir,
+          timeoutMs: 30_000,
+        });
         expect(probe.code).not.toBe(0);
       }
       // @elile/cache/health and /metrics: working where their peer is installed; elsewhere their
@@ -251,7 +285,10 @@ describe.each(APPS.map((spec) => [spec.name, spec] as const))('an application: %
         if (peer in spec.dependencies) {
           expect(report[entry]).toBe(expected);
         } else {
-          const probe = await run(prepared.nodes.get(version)!, ['-e', `require('@elile/cache/${entry}')`], { cwd: appDir, timeoutMs: 30_000 });
+          const probe = await run(prepared.nodes.get(version)!, ['-e', `require('@elile/cache/${entry}')`], {
+            cwd: appDir,
+            timeoutMs: 30_000,
+          });
           expect(probe.code).not.toBe(0);
           expect(probe.stderr).toContain(`Cannot find module '${peer}'`);
         }

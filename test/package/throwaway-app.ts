@@ -1,5 +1,15 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 
@@ -30,9 +40,17 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', ...extra };
 }
 
-export function run(command: string, args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs: number }): Promise<Run> {
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; timeoutMs: number },
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: cleanEnv(options.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -50,10 +68,16 @@ export function run(command: string, args: string[], options: { cwd: string; env
 }
 
 /** Like `run`, but a non-zero exit is an error that shows what the command printed. */
-export async function runChecked(command: string, args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs: number }): Promise<Run> {
+export async function runChecked(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; timeoutMs: number },
+): Promise<Run> {
   const result = await run(command, args, options);
   if (result.code !== 0) {
-    throw new Error(`${command} ${args.join(' ')} (in ${options.cwd}) exited with ${result.code}\n${result.stdout}\n${result.stderr}`);
+    throw new Error(
+      `${command} ${args.join(' ')} (in ${options.cwd}) exited with ${result.code}\n${result.stdout}\n${result.stderr}`,
+    );
   }
   return result;
 }
@@ -89,7 +113,8 @@ async function withPackLock<T>(work: () => Promise<T>): Promise<T> {
       // A pack takes seconds: a lock this old was left by a run that was killed.
       const since = statSync(PACK_LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
       if (Date.now() - since > PACK_LOCK_WAIT_MS) rmSync(PACK_LOCK, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`${PACK_LOCK} held for ${PACK_LOCK_WAIT_MS / 1000} s: remove it if no npm pack runs`);
+      if (Date.now() > deadline)
+        throw new Error(`${PACK_LOCK} held for ${PACK_LOCK_WAIT_MS / 1000} s: remove it if no npm pack runs`);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
@@ -125,7 +150,10 @@ export async function nodeBinary(version: string): Promise<string> {
   const staging = mkdtempSync(join(CACHE_DIR, `node-${version}.staging-`));
   try {
     writeFileSync(join(staging, 'package.json'), '{ "private": true }\n');
-    await runChecked('npm', ['install', ...NPM_FLAGS, `${NODE_PACKAGE}@${version}`], { cwd: staging, timeoutMs: 600_000 });
+    await runChecked('npm', ['install', ...NPM_FLAGS, `${NODE_PACKAGE}@${version}`], {
+      cwd: staging,
+      timeoutMs: 600_000,
+    });
     if (!existsSync(dir)) renameSync(staging, dir);
   } finally {
     rmSync(staging, { recursive: true, force: true });

@@ -15,7 +15,9 @@ export class FencedCounter {
     this.db.pragma('journal_mode = WAL');
     // Several processes open the file; a writer waits for another's transaction instead of failing.
     this.db.pragma('busy_timeout = 10000');
-    this.db.exec('CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY, value INTEGER NOT NULL, fence INTEGER NOT NULL)');
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY, value INTEGER NOT NULL, fence INTEGER NOT NULL)',
+    );
     this.db.prepare('INSERT OR IGNORE INTO counter (id, value, fence) VALUES (1, 0, 0)').run();
   }
 
@@ -31,15 +33,20 @@ export class FencedCounter {
 
   /** Reads the value and records `token`; undefined when a higher token was seen (a stale holder). */
   readFenced(token: number): number | undefined {
-    return this.db.transaction(() => {
-      const seen = this.db.prepare('UPDATE counter SET fence = ? WHERE id = 1 AND fence <= ?').run(token, token);
-      return seen.changes === 1 ? this.read() : undefined;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const seen = this.db.prepare('UPDATE counter SET fence = ? WHERE id = 1 AND fence <= ?').run(token, token);
+        return seen.changes === 1 ? this.read() : undefined;
+      })
+      .immediate();
   }
 
   /** Writes unless a higher token was seen; returns whether it wrote. */
   writeFenced(token: number, value: number): boolean {
-    return this.db.prepare('UPDATE counter SET value = ?, fence = ? WHERE id = 1 AND fence <= ?').run(value, token, token).changes === 1;
+    return (
+      this.db.prepare('UPDATE counter SET value = ?, fence = ? WHERE id = 1 AND fence <= ?').run(value, token, token)
+        .changes === 1
+    );
   }
 
   /** The highest token seen. */

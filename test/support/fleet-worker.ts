@@ -55,7 +55,9 @@ function send(message: FleetWorkerMessage): Promise<void> {
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2]) as FleetWorkerConfig;
   const app = await NestFactory.createApplicationContext(
-    { module: WorkerModule, imports: [
+    {
+      module: WorkerModule,
+      imports: [
         CacheModule.forRoot({
           redis: { url: config.redisUrl },
           namespace: config.namespace,
@@ -90,7 +92,8 @@ async function main(): Promise<void> {
     let slowestMs = 0;
     const values = await Promise.all(
       Array.from({ length: config.callers }, async () => {
-        const value = config.via === 'cacheable' ? await screenings.read(key) : await cache.getOrSet(key, () => loader(key));
+        const value =
+          config.via === 'cacheable' ? await screenings.read(key) : await cache.getOrSet(key, () => loader(key));
         slowestMs = Math.max(slowestMs, performance.now() - start);
         return value;
       }),

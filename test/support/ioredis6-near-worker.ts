@@ -19,7 +19,12 @@ async function main(): Promise<void> {
   class WorkerModule {}
   const boot = () =>
     NestFactory.createApplicationContext(
-      { module: WorkerModule, imports: [CacheModule.forRoot({ redis: { url: redisUrl }, namespace, domains: { near: { ttl: 60, l1: true } } })] },
+      {
+        module: WorkerModule,
+        imports: [
+          CacheModule.forRoot({ redis: { url: redisUrl }, namespace, domains: { near: { ttl: 60, l1: true } } }),
+        ],
+      },
       { logger: false },
     );
   const [a, b] = [await boot(), await boot()];
@@ -34,7 +39,8 @@ async function main(): Promise<void> {
     const kept = onB.stats().l1Hits > 0;
     const before = onB.stats().l1Invalidations;
     await onA.set('k', 'new');
-    while (onB.stats().l1Invalidations === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (onB.stats().l1Invalidations === before && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     process.send!({
       ioredisMajor: Number(ioredisVersion().split('.')[0]),
       kept,

@@ -40,7 +40,9 @@ function send(message: WorkerMessage): Promise<void> {
 }
 
 function pause(): Promise<void> {
-  return Math.random() < 0.5 ? new Promise((resolve) => setImmediate(resolve)) : new Promise((resolve) => setTimeout(resolve, 1));
+  return Math.random() < 0.5
+    ? new Promise((resolve) => setImmediate(resolve))
+    : new Promise((resolve) => setTimeout(resolve, 1));
 }
 
 function nextMessage(): Promise<unknown> {
@@ -86,7 +88,10 @@ async function staleHolder(locks: LockService, counter: FencedCounter, ttl: numb
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2]) as WorkerConfig;
   const app = await NestFactory.createApplicationContext(
-    { module: WorkerModule, imports: [CacheModule.forRoot({ redis: { url: config.redisUrl }, namespace: config.namespace })] },
+    {
+      module: WorkerModule,
+      imports: [CacheModule.forRoot({ redis: { url: config.redisUrl }, namespace: config.namespace })],
+    },
     { logger: false },
   );
   const counter = new FencedCounter(config.database);

@@ -27,9 +27,12 @@ export async function startLocalRedisCluster(masters = 3, timeoutMs = 15_000): P
     Array.from({ length: masters }, (_, i) =>
       startLocalRedisServer({
         extraArgs: [
-          '--cluster-enabled', 'yes',
-          '--cluster-config-file', join(dir, `nodes-${i}.conf`),
-          '--cluster-node-timeout', '2000',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${i}.conf`),
+          '--cluster-node-timeout',
+          '2000',
         ],
       }),
     ),
@@ -47,12 +50,20 @@ export async function startLocalRedisCluster(masters = 3, timeoutMs = 15_000): P
         client.call('CLUSTER', 'ADDSLOTSRANGE', String(i * perNode), String(Math.min(SLOTS, (i + 1) * perNode) - 1)),
       ),
     );
-    await Promise.all(clients.slice(1).map((client) => client.call('CLUSTER', 'MEET', nodes[0].host, String(nodes[0].port))));
+    await Promise.all(
+      clients.slice(1).map((client) => client.call('CLUSTER', 'MEET', nodes[0].host, String(nodes[0].port))),
+    );
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const infos = await Promise.all(clients.map((client) => client.call('CLUSTER', 'INFO') as Promise<string>));
-      if (infos.every((info) => /cluster_state:ok/.test(info) && new RegExp(`cluster_known_nodes:${masters}\\b`).test(info))) break;
-      if (Date.now() > deadline) throw new Error(`the local Redis Cluster did not reach cluster_state:ok in ${timeoutMs} ms`);
+      if (
+        infos.every(
+          (info) => /cluster_state:ok/.test(info) && new RegExp(`cluster_known_nodes:${masters}\\b`).test(info),
+        )
+      )
+        break;
+      if (Date.now() > deadline)
+        throw new Error(`the local Redis Cluster did not reach cluster_state:ok in ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   } catch (error) {

@@ -226,16 +226,25 @@ function unsupported(kind: RedisKind, operation: string): never {
 
 function localServerArgs(port: number, options: RedisServerOptions): string[] {
   const args = [
-    '--port', String(port),
-    '--bind', LOOPBACK,
-    '--save', '',
-    '--appendonly', 'no',
+    '--port',
+    String(port),
+    '--bind',
+    LOOPBACK,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
     // Snapshots a test still causes (a replica's full sync, DEBUG RELOAD) go to the temp dir,
     // one file per server, never into the working tree.
-    '--dir', tmpdir(),
-    '--dbfilename', `elile-test-redis-${port}.rdb`,
-    '--rename-command', 'KEYS', '',
-    '--protected-mode', 'no',
+    '--dir',
+    tmpdir(),
+    '--dbfilename',
+    `elile-test-redis-${port}.rdb`,
+    '--rename-command',
+    'KEYS',
+    '',
+    '--protected-mode',
+    'no',
   ];
   if (options.debugCommand) args.push('--enable-debug-command', 'local');
   args.push(...(options.extraArgs ?? []));
@@ -448,7 +457,8 @@ async function locateRedisServerBinary(): Promise<{ binary: string; how: string 
   if (onPath) return { binary: onPath, how: 'found on PATH' };
   if (!canInstallFromDebian()) return undefined;
   if (!(await installDebianRedis())) return undefined;
-  const installed = findOnPath('redis-server') ?? (existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : undefined);
+  const installed =
+    findOnPath('redis-server') ?? (existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : undefined);
   return installed ? { binary: installed, how: "installed Debian's redis-server with apt-get" } : undefined;
 }
 
@@ -538,7 +548,8 @@ function dockerAnswers(endpoint: DockerEndpoint, timeoutMs = 1_000): Promise<boo
   return new Promise((resolve) => {
     let settled = false;
     let received = '';
-    const socket = 'path' in endpoint ? createConnection(endpoint.path) : createConnection(endpoint.port, endpoint.host);
+    const socket =
+      'path' in endpoint ? createConnection(endpoint.path) : createConnection(endpoint.port, endpoint.host);
     const finish = (ok: boolean): void => {
       if (settled) return;
       settled = true;
@@ -570,7 +581,18 @@ async function dockerAvailable(): Promise<boolean> {
 async function containerServer(options: RedisServerOptions): Promise<RedisServerHandle> {
   // Loaded lazily: it is heavy and usually not needed.
   const { GenericContainer, Wait } = await import('testcontainers');
-  const command = ['redis-server', '--save', '', '--appendonly', 'no', '--rename-command', 'KEYS', '', '--protected-mode', 'no'];
+  const command = [
+    'redis-server',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--rename-command',
+    'KEYS',
+    '',
+    '--protected-mode',
+    'no',
+  ];
   if (options.debugCommand) command.push('--enable-debug-command', 'yes');
   command.push(...(options.extraArgs ?? []));
   const container = await new GenericContainer('redis:7')
@@ -621,7 +643,8 @@ export async function provideRedis(options: RedisServerOptions = {}): Promise<Re
   }
 
   if (canInstallFromDebian() && (await installDebianRedis())) {
-    const installed = findOnPath('redis-server') ?? (existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : undefined);
+    const installed =
+      findOnPath('redis-server') ?? (existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : undefined);
     if (installed) return startWithBinary(installed, "installed Debian's redis-server with apt-get", options);
   }
 

@@ -88,7 +88,8 @@ export async function startTcpProxy(targetPort: number, targetHost = LOOPBACK): 
       return;
     }
     pair.delayed.push({ due: performance.now() + latencyMs, chunk });
-    if (!pair.delayTimer) pair.delayTimer = setTimeout(() => drainDelayed(pair), Math.max(0, pair.delayed[0].due - performance.now()));
+    if (!pair.delayTimer)
+      pair.delayTimer = setTimeout(() => drainDelayed(pair), Math.max(0, pair.delayed[0].due - performance.now()));
   };
 
   const flush = (pair: Pair): void => {
@@ -103,7 +104,15 @@ export async function startTcpProxy(targetPort: number, targetHost = LOOPBACK): 
 
   const server = createServer((client) => {
     const upstream = createConnection({ port: targetPort, host: targetHost });
-    const pair: Pair = { client, upstream, held: [], heldBytes: 0, awaitingDrain: false, clientEnded: false, delayed: [] };
+    const pair: Pair = {
+      client,
+      upstream,
+      held: [],
+      heldBytes: 0,
+      awaitingDrain: false,
+      clientEnded: false,
+      delayed: [],
+    };
     pairs.add(pair);
     client.setNoDelay(true);
     upstream.setNoDelay(true);

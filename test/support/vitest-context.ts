@@ -25,7 +25,8 @@ type PeerTest = (t: { expect: typeof expect }) => unknown;
 export function vitestContext(expectedFailures: Readonly<Record<string, ExpectedFailure>> = {}): VitestModule {
   const unmatched = new Set(Object.keys(expectedFailures));
   afterAll(() => {
-    if (unmatched.size > 0) throw new Error(`No test of the suite is named ${[...unmatched].map((n) => `"${n}"`).join(', ')}`);
+    if (unmatched.size > 0)
+      throw new Error(`No test of the suite is named ${[...unmatched].map((n) => `"${n}"`).join(', ')}`);
   });
   return {
     it: (name: string, fn: PeerTest) => {

@@ -134,13 +134,11 @@ describe('CacheModule', () => {
         const registry = moduleRef.get(CacheRegistry);
         expect(moduleRef.get(ScreeningConsumer).cache).toBe(registry.get('screening'));
         const consumer = moduleRef.get(BuiltInConsumer);
-        expect([consumer.screening, consumer.subject, consumer.org, consumer.compliance, consumer.session].map((c) => c.name)).toEqual([
-          'screening',
-          'subject',
-          'org',
-          'compliance',
-          'session',
-        ]);
+        expect(
+          [consumer.screening, consumer.subject, consumer.org, consumer.compliance, consumer.session].map(
+            (c) => c.name,
+          ),
+        ).toEqual(['screening', 'subject', 'org', 'compliance', 'session']);
         expect(consumer.screening).toBeInstanceOf(CacheService);
         expect(consumer.screening.defaultTtl).toBe(300);
       });

@@ -117,10 +117,7 @@ describe('@elile/cache exports', () => {
   it.each(FILES.map((path) => [relative(SOURCE_ROOT, path), path]))(
     'loads %s first without an undefined export',
     (_name, path) => {
-      const [exported, api] = isolated(PACKAGES, () => [
-        load(path),
-        load('@elile/cache'),
-      ]);
+      const [exported, api] = isolated(PACKAGES, () => [load(path), load('@elile/cache')]);
       expect(Object.keys(exported).filter((name) => exported[name] === undefined)).toEqual([]);
       expect(RUNTIME_EXPORTS.filter((name) => api[name] === undefined)).toEqual([]);
     },

@@ -108,8 +108,7 @@ export const lockMessages = {
     waitMs === 0
       ? `Lock "${key}" is held by another owner`
       : `Lock "${key}" is held by another owner; not acquired within ${waitMs / 1000} s`,
-  lostExpired: (key: string) =>
-    `Lock "${key}" was lost: its validity ran out before an extension returned`,
+  lostExpired: (key: string) => `Lock "${key}" was lost: its validity ran out before an extension returned`,
   lostRefused: (key: string) =>
     `Lock "${key}" was lost: Redis no longer holds it for this owner (it expired, another owner took ` +
     `it, or Redis lost its data)`,
@@ -137,8 +136,7 @@ export const lockMessages = {
   evictionPolicyUnverified: (reason: string) =>
     `Could not verify that Redis keeps lock keys under memory pressure (CONFIG GET maxmemory-policy ` +
     `failed: ${reason}); make sure its maxmemory-policy is noeviction`,
-  inProcess: () =>
-    `Locks are held in this process only (memory store): they exclude nothing across instances`,
+  inProcess: () => `Locks are held in this process only (memory store): they exclude nothing across instances`,
 };
 
 /** Sentences about encoding values and decoding entries (codecs and the entry header). */
@@ -166,8 +164,7 @@ export const codecMessages = {
 
 /** Sentences about `CacheInvalidator` rules and the tags they use. */
 export const invalidationMessages = {
-  badTagKind: (got: string) =>
-    `An invalidation tag kind must be letters, digits, "_", "." or "-" (no ":"), got ${got}`,
+  badTagKind: (got: string) => `An invalidation tag kind must be letters, digits, "_", "." or "-" (no ":"), got ${got}`,
   badId: (got: string) => `Invalidation ids must be non-empty strings, got ${got}`,
   badTag: (got: string) => `Invalidation tags must be non-empty strings, got ${got}`,
   badIdList: (field: string, got: string) => `invalidateBatch needs "${field}" to be an array of ids, got ${got}`,
@@ -187,8 +184,7 @@ export const warmingMessages = {
   misalignedValues: (expected: number, got: number | string) =>
     `A warmer's load was given ${expected} keys and returned ${typeof got === 'number' ? `${got} values` : got}; ` +
     `it must return an array of one value per key, in order`,
-  badWarmup: (warmer: string, got: string) =>
-    `${warmer} must return { keys: string[], load(keys) }, got ${got}`,
+  badWarmup: (warmer: string, got: string) => `${warmer} must return { keys: string[], load(keys) }, got ${got}`,
   classWithoutDomain: (warmer: string, got: string) =>
     `${warmer} has a cacheWarmup() method, so it is a CacheWarmer, but its cacheDomain is ${got}: ` +
     `give it the name of the domain it warms`,
@@ -261,7 +257,8 @@ export const throttlerMessages = {
 
 /** Sentences about `SessionCache`. Session ids are bearer secrets: never part of a sentence. */
 export const sessionMessages = {
-  badId: (got: string) => `Session ids must be non-empty strings of at most 256 characters outside the reserved "__elile:" space, got ${got}`,
+  badId: (got: string) =>
+    `Session ids must be non-empty strings of at most 256 characters outside the reserved "__elile:" space, got ${got}`,
   refusedId: (domain: string) =>
     `Cache "${domain}" was asked for a session under an id it cannot hold (empty, too long or in the ` +
     `reserved "__elile:" space); answered as no session`,

@@ -119,7 +119,9 @@ describe('chaos: faults of Redis under a steady load of 200 cached calls/s', () 
         closed: count('circuit breaker closed'),
       },
     };
-    console.log(`${fault.name}: ${JSON.stringify(figures, (_, value: unknown) => (typeof value === 'number' ? Math.round(value * 1000) / 1000 : value))}`);
+    console.log(
+      `${fault.name}: ${JSON.stringify(figures, (_, value: unknown) => (typeof value === 'number' ? Math.round(value * 1000) / 1000 : value))}`,
+    );
 
     expect(figures.failed).toBe(0);
     expect(figures.during).toBeGreaterThan(((fault.durationMs / 1000) * 200) / 2);

@@ -6,11 +6,7 @@ import request from 'supertest';
 import { CacheConfigurationError, CacheRegistry } from '@elile/cache';
 import { CatalogService, type Item } from '../../fixtures/catalog.service';
 import { bootFailure, createDecoratedApp, STORE_KINDS, type StoreKind } from '../../fixtures/decorated-app';
-import {
-  DelegatingRepository,
-  InheritingRepository,
-  RedecoratedRepository,
-} from '../../fixtures/inheritance.fixture';
+import { DelegatingRepository, InheritingRepository, RedecoratedRepository } from '../../fixtures/inheritance.fixture';
 import { AUDIT_KEY, AuditedService } from '../../fixtures/metadata.fixture';
 import { CacheableAboveController, GetAboveController } from '../../fixtures/order.controllers';
 import {
@@ -185,7 +181,6 @@ describe.each(STORE_KINDS)('decorated providers on the %s store', (store: StoreK
   });
 });
 
-
 describe('decorated methods inherited from a base class', () => {
   let app: INestApplication;
 
@@ -228,7 +223,11 @@ describe('decorated methods inherited from a base class', () => {
 describe('providers created after startup are refused at boot', () => {
   it.each([
     ['a request-scoped provider', [RequestScopedService], 'RequestScopedService#find'],
-    ['a provider depending on a request-scoped one', [RequestContext, TransitivelyScopedService], 'TransitivelyScopedService#lookup'],
+    [
+      'a provider depending on a request-scoped one',
+      [RequestContext, TransitivelyScopedService],
+      'TransitivelyScopedService#lookup',
+    ],
     ['a transient provider', [TransientService], 'TransientService#fetch'],
   ] as const)('%s → CacheConfigurationError naming Class#method', async (_label, providers, where) => {
     const error = await bootFailure({ store: 'memory', namespace, providers: [...providers] });

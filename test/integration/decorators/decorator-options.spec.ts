@@ -195,7 +195,11 @@ describe.each(STORE_KINDS)('decorator options on the %s store', (store: StoreKin
       const reordered = (value: unknown): unknown => {
         if (Array.isArray(value)) return value.map(reordered);
         if (value && typeof value === 'object') {
-          return Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reordered(v)]));
+          return Object.fromEntries(
+            Object.entries(value)
+              .reverse()
+              .map(([k, v]) => [k, reordered(v)]),
+          );
         }
         return value;
       };
@@ -278,7 +282,12 @@ describe('default keys as stored in Redis', () => {
 describe('misconfigured decorators fail at boot', () => {
   it.each([
     ['an unknown domain', UnknownDomainService, 'UnknownDomainService#load', /no-such-domain/],
-    ['@CacheEvict with nothing to evict', EmptyEvictService, 'EmptyEvictService#forget', /key, keys, tags or allEntries/],
+    [
+      '@CacheEvict with nothing to evict',
+      EmptyEvictService,
+      'EmptyEvictService#forget',
+      /key, keys, tags or allEntries/,
+    ],
     ['@CachePut without a key', KeylessPutService, 'KeylessPutService#store', /key/],
     ['a negative ttl', NegativeTtlService, 'NegativeTtlService#load', /ttl/],
     ['a ttl that is not a number', NonNumericTtlService, 'NonNumericTtlService#load', /ttl/],

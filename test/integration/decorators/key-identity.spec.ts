@@ -172,7 +172,8 @@ describe('controller responses stay with their site and their caller', () => {
   it('a handler that writes the response itself (@Res) is never cached, and every call answers', async () => {
     const controller = app.get(TenantController);
     const runs = controller.runs;
-    for (let i = 0; i < 2; i++) expect((await http().get('/tenant/raw/1').expect(200)).body).toEqual({ id: '1', raw: true });
+    for (let i = 0; i < 2; i++)
+      expect((await http().get('/tenant/raw/1').expect(200)).body).toEqual({ id: '1', raw: true });
     expect(controller.runs).toBe(runs + 2);
   });
 });

@@ -158,7 +158,11 @@ describe.each<[StoreKind, number]>([
         await createDecoratedApp({
           store,
           namespace: storeNamespace,
-          providers: [rowsDatabaseProvider(join(directory, 'rows.db')), VersionedRepository, SubjectScreeningsRepository],
+          providers: [
+            rowsDatabaseProvider(join(directory, 'rows.db')),
+            VersionedRepository,
+            SubjectScreeningsRepository,
+          ],
         }),
       );
     }
@@ -219,7 +223,11 @@ describe.each<[StoreKind, number]>([
   it('the same race with a naive get/load/set read-through and invalidateSubject does leave stale entries', async () => {
     const naive = apps.map(
       (app, i) =>
-        new NaiveTaggedRepository(app.get(CacheRegistry).get('screening'), app.get(CacheInvalidator), naiveDatabases[i]),
+        new NaiveTaggedRepository(
+          app.get(CacheRegistry).get('screening'),
+          app.get(CacheInvalidator),
+          naiveDatabases[i],
+        ),
     );
     const select = naiveDatabases[0].prepare<[string], VersionedRow>('SELECT id, version FROM rows WHERE id = ?');
     const cache = apps[0].get(CacheRegistry).get<VersionedRow>('screening');

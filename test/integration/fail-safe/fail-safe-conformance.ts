@@ -89,7 +89,9 @@ export function failSafeConformanceSuite(store: CacheStoreKind): void {
     gate.resolve('new');
     await waitFor('the fill', async () => (await graceful.get('k')) === 'new');
     for (const softTimeout of [-1, NaN, '1']) {
-      await expect(graceful.getOrSet('k', async () => 1, { softTimeout: softTimeout as number })).rejects.toThrow(/softTimeout/);
+      await expect(graceful.getOrSet('k', async () => 1, { softTimeout: softTimeout as number })).rejects.toThrow(
+        /softTimeout/,
+      );
     }
   });
 
@@ -135,7 +137,12 @@ export function failSafeConformanceSuite(store: CacheStoreKind): void {
 
   it('refuses softTimeout without grace, at boot', async () => {
     await expect(
-      startCacheApp({ store, namespace: `${fileNamespace}x:`, redis: { url: testRedisUrl() }, domains: { bad: { ttl: 1, softTimeout: 1 } } }),
+      startCacheApp({
+        store,
+        namespace: `${fileNamespace}x:`,
+        redis: { url: testRedisUrl() },
+        domains: { bad: { ttl: 1, softTimeout: 1 } },
+      }),
     ).rejects.toThrow(/softTimeout.*needs.*grace/);
   });
 }

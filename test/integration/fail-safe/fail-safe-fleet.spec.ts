@@ -7,7 +7,10 @@ const instances = useInstances('fail-safe-fleet', { domains: { graceful: { ttl: 
 
 describe('Fail-safe across instances and outages', () => {
   it("an instance whose reload failed gives the stale entry back, so another instance's failing reload is served it too", async () => {
-    const [a, b] = [(await instances.start()).registry.get('graceful'), (await instances.start()).registry.get('graceful')];
+    const [a, b] = [
+      (await instances.start()).registry.get('graceful'),
+      (await instances.start()).registry.get('graceful'),
+    ];
     await a.set('k', 'stale but usable');
     await sleep(400);
     await expect(a.getOrSet('k', sourceDown)).resolves.toBe('stale but usable');
@@ -25,13 +28,17 @@ describe('Fail-safe across instances and outages', () => {
     await expect(cache.getOrSet('k', sourceDown)).resolves.toBe('kept in process');
     expect(cache.stats().staleServed).toBe(1);
     // Past the 2 s grace the copy is gone: the loader's error is the caller's.
-    await waitFor('the grace to end', async () => {
-      try {
-        await cache.getOrSet('k', sourceDown);
-        return false;
-      } catch (error) {
-        return (error as Error).message === 'source down';
-      }
-    }, 10_000);
+    await waitFor(
+      'the grace to end',
+      async () => {
+        try {
+          await cache.getOrSet('k', sourceDown);
+          return false;
+        } catch (error) {
+          return (error as Error).message === 'source down';
+        }
+      },
+      10_000,
+    );
   }, 20_000);
 });

@@ -171,7 +171,7 @@ describe.each<CacheStoreKind>(['memory', 'redis'])('CacheInvalidator on the %s s
     await expectLeft(world, removedBy('invalidateScreening', 'scr-1', false));
   });
 
-  it("invalidateSubject removes the subject, its tagged entries and its screenings (by tag, under any key)", async () => {
+  it('invalidateSubject removes the subject, its tagged entries and its screenings (by tag, under any key)', async () => {
     const world = await seed(['sub-1', 'sub-2', 'sub-10']);
     await expect(app.invalidator.invalidateSubject('sub-1')).resolves.toBe(4);
     await expectLeft(world, removedBy('invalidateSubject', 'sub-1', false));
@@ -188,23 +188,31 @@ describe.each<CacheStoreKind>(['memory', 'redis'])('CacheInvalidator on the %s s
       (['invalidateScreening', 'invalidateSubject', 'invalidateOrg'] as const).map((rule) => [rule, id] as const),
     );
 
-    it.each(cases)('%s(%j) removes exactly its own entries beside a, ab, abc and the other tricky ids', async (rule, id) => {
-      const world = await seed(ALL_IDS);
-      await app.invalidator[rule](id);
-      await expectLeft(world, removedBy(rule, id, false));
-    });
+    it.each(cases)(
+      '%s(%j) removes exactly its own entries beside a, ab, abc and the other tricky ids',
+      async (rule, id) => {
+        const world = await seed(ALL_IDS);
+        await app.invalidator[rule](id);
+        await expectLeft(world, removedBy(rule, id, false));
+      },
+    );
 
     // The opt-in SCAN sweep escapes the id, so a glob character matches only itself. Ids with a
     // ":" are left out: `<id>:` key names cannot tell "a" + ":b:legacy" from "a:b" + ":legacy",
     // which is why the rules rely on tags.
     const globIds = TRICKY_IDS.filter((id) => !id.includes(':'));
-    const scanned = globIds.flatMap((id) => (['invalidateScreening', 'invalidateOrg'] as const).map((rule) => [rule, id] as const));
+    const scanned = globIds.flatMap((id) =>
+      (['invalidateScreening', 'invalidateOrg'] as const).map((rule) => [rule, id] as const),
+    );
 
-    it.each(scanned)('%s(%j, { scan: true }) also sweeps its untagged <id>: entries, and only those', async (rule, id) => {
-      const world = await seed(ALL_IDS.filter((other) => !other.includes(':')));
-      await app.invalidator[rule](id, { scan: true });
-      await expectLeft(world, removedBy(rule, id, true));
-    });
+    it.each(scanned)(
+      '%s(%j, { scan: true }) also sweeps its untagged <id>: entries, and only those',
+      async (rule, id) => {
+        const world = await seed(ALL_IDS.filter((other) => !other.includes(':')));
+        await app.invalidator[rule](id, { scan: true });
+        await expectLeft(world, removedBy(rule, id, true));
+      },
+    );
   });
 
   it('invalidateBatch removes what each rule removes, for many ids at once', async () => {
@@ -230,7 +238,10 @@ describe.each<CacheStoreKind>(['memory', 'redis'])('CacheInvalidator on the %s s
     ['an empty id', () => app.invalidator.invalidateScreening('')],
     ['a non-string id', () => app.invalidator.invalidateSubject(7 as unknown as string)],
     ['an id in the reserved key space', () => app.invalidator.invalidateOrg('__elile:x')],
-    ['a batch list that is not an array', () => app.invalidator.invalidateBatch({ orgIds: 'org-1' as unknown as string[] })],
+    [
+      'a batch list that is not an array',
+      () => app.invalidator.invalidateBatch({ orgIds: 'org-1' as unknown as string[] }),
+    ],
     ['a bad id late in a batch', () => app.invalidator.invalidateBatch({ screeningIds: ['a'], orgIds: ['org-1', ''] })],
   ])('refuses %s with CacheArgumentError before removing anything', async (_, call) => {
     const world = await seed(['a', 'org-1']);
@@ -247,7 +258,11 @@ describe.each<CacheStoreKind>(['memory', 'redis'])('CacheInvalidator on the %s s
       await compliance.set('gdpr', { rules: 5 }, { tags: [invalidationTag('ruleset', 'gdpr')] });
 
       await expect(app.platform.invalidateComplianceRuleSet('fcra')).resolves.toBe(2);
-      await expect(compliance.getMany(['fcra', 'fcra:org-1', 'gdpr'])).resolves.toEqual([undefined, undefined, { rules: 5 }]);
+      await expect(compliance.getMany(['fcra', 'fcra:org-1', 'gdpr'])).resolves.toEqual([
+        undefined,
+        undefined,
+        { rules: 5 },
+      ]);
     });
 
     it('a subclass widening a built-in rule widens the batch too; the base class is unchanged', async () => {
@@ -265,7 +280,10 @@ describe.each<CacheStoreKind>(['memory', 'redis'])('CacheInvalidator on the %s s
       const world = await seed(['a']);
       class EmptyTag extends CacheInvalidator {
         run(): Promise<number> {
-          return this.invalidate('run', [{ domain: 'org', keys: ['a'] }, { domain: 'screening', tags: [''] }]);
+          return this.invalidate('run', [
+            { domain: 'org', keys: ['a'] },
+            { domain: 'screening', tags: [''] },
+          ]);
         }
       }
       const error = await failureOf(() => new EmptyTag(app.moduleRef.get(CacheRegistry)).run());
@@ -278,7 +296,10 @@ describe.each<CacheStoreKind>(['memory', 'redis'])('CacheInvalidator on the %s s
       const world = await seed(['a']);
       class Misconfigured extends CacheInvalidator {
         run(): Promise<number> {
-          return this.invalidate('run', [{ domain: 'org', keys: ['a'] }, { domain: 'reports', keys: ['a'] }]);
+          return this.invalidate('run', [
+            { domain: 'org', keys: ['a'] },
+            { domain: 'reports', keys: ['a'] },
+          ]);
         }
       }
       const misconfigured = new Misconfigured(app.moduleRef.get(CacheRegistry));
@@ -335,7 +356,11 @@ describe('CacheInvalidator on a failing Redis', () => {
     )) as CacheInvalidationError;
     expect(error).toBeInstanceOf(CacheInvalidationError);
     expect(error.rule).toBe('invalidateBatch');
-    const parts = error.notInvalidated.map(({ domain, keys, tags }) => ({ domain, keys: keys.length, tags: tags.length }));
+    const parts = error.notInvalidated.map(({ domain, keys, tags }) => ({
+      domain,
+      keys: keys.length,
+      tags: tags.length,
+    }));
     expect(parts).toEqual(
       expect.arrayContaining([
         { domain: 'screening', keys: 12, tags: 0 },

@@ -85,7 +85,10 @@ describe('ElileKeyvStore on a real Redis', () => {
       expect(await store.set('__elile:scope:4:acme:k', 'v')).toBe(true);
       expect(await store.get('__elile:scope:4:acme:k')).toBe('v');
       expect(await keyv().set('__elile:tag:x', 'w')).toBe(true);
-      expect(await keysUnder()).toEqual([`${PREFIX}keyv:-:__elile:tag:x`, `${PREFIX}keyv:2:ns:ns:__elile:scope:4:acme:k`]);
+      expect(await keysUnder()).toEqual([
+        `${PREFIX}keyv:-:__elile:tag:x`,
+        `${PREFIX}keyv:2:ns:ns:__elile:scope:4:acme:k`,
+      ]);
       // The domain's own reserved keys are untouched by, and invisible to, the Keyv space.
       await cache().set('k', 'scoped', { scope: 'acme' });
       expect(await store.get('k')).toBeUndefined();
@@ -106,18 +109,21 @@ describe('ElileKeyvStore on a real Redis', () => {
   describe('namespaces: clear() removes the current one only', () => {
     const tricky = ['*', '[ab]', 'a?', 'a\\', 'a', 'a:b', 'a:b:c', '1:a', 'keyv', '-'];
 
-    it.each(tricky)('clearing namespace %j leaves every other namespace, the default one and the domain alone', async (ns) => {
-      await cache().set('direct', 'domain entry');
-      await keyv().set('k', 'no namespace');
-      for (const other of tricky) await keyv(other).set('k', `in ${other}`);
+    it.each(tricky)(
+      'clearing namespace %j leaves every other namespace, the default one and the domain alone',
+      async (ns) => {
+        await cache().set('direct', 'domain entry');
+        await keyv().set('k', 'no namespace');
+        for (const other of tricky) await keyv(other).set('k', `in ${other}`);
 
-      await keyv(ns).clear();
+        await keyv(ns).clear();
 
-      expect(await keyv(ns).get('k')).toBeUndefined();
-      for (const other of tricky.filter((o) => o !== ns)) expect(await keyv(other).get('k')).toBe(`in ${other}`);
-      expect(await keyv().get('k')).toBe('no namespace');
-      expect(await cache().get('direct')).toBe('domain entry');
-    });
+        expect(await keyv(ns).get('k')).toBeUndefined();
+        for (const other of tricky.filter((o) => o !== ns)) expect(await keyv(other).get('k')).toBe(`in ${other}`);
+        expect(await keyv().get('k')).toBe('no namespace');
+        expect(await cache().get('direct')).toBe('domain entry');
+      },
+    );
 
     it('clearing without a namespace removes only the entries written without one', async () => {
       await keyv().set('k', 'none');
@@ -139,7 +145,11 @@ describe('ElileKeyvStore on a real Redis', () => {
   });
 
   describe('values', () => {
-    const rich = { at: new Date('2024-01-02T03:04:05.678Z'), blob: Buffer.from([0, 1, 254, 255]), n: 12345678901234567890n };
+    const rich = {
+      at: new Date('2024-01-02T03:04:05.678Z'),
+      blob: Buffer.from([0, 1, 254, 255]),
+      n: 12345678901234567890n,
+    };
 
     it('with serialization off, the domain codec stores the { value, expires } object (Dates, Buffers, BigInts)', async () => {
       const store = rawKeyv('raw');
@@ -183,7 +193,12 @@ describe('ElileKeyvStore on a real Redis', () => {
     it("sets, reads, checks and deletes many keys, counted in the domain's stats", async () => {
       const store = keyv('many');
       const before = cache().stats();
-      expect(await store.setMany([{ key: 'a', value: 1 }, { key: 'b', value: 2, ttl: 5_000 }])).toEqual([true, true]);
+      expect(
+        await store.setMany([
+          { key: 'a', value: 1 },
+          { key: 'b', value: 2, ttl: 5_000 },
+        ]),
+      ).toEqual([true, true]);
       expect(await store.get(['a', 'b', 'c'])).toEqual([1, 2, undefined]);
       expect(await store.has('a')).toBe(true);
       expect(await store.hasMany(['a', 'c'])).toEqual([true, false]);
@@ -197,7 +212,10 @@ describe('ElileKeyvStore on a real Redis', () => {
 
   describe('the connection', () => {
     it('is shared, not owned: a thousand stores open no connection, and disconnect() closes nothing', async () => {
-      const clients = async () => String(await raw.client('LIST')).trim().split('\n').length;
+      const clients = async () =>
+        String(await raw.client('LIST'))
+          .trim()
+          .split('\n').length;
       const before = await clients();
       const stores = Array.from({ length: 1_000 }, () => new Keyv({ store: new ElileKeyvStore(cache()) }));
       await Promise.all(stores.map((store, i) => store.set(`k${i}`, i)));

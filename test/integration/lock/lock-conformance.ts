@@ -1,9 +1,4 @@
-import {
-  CacheArgumentError,
-  type Lock,
-  LockLostError,
-  LockNotAcquiredError,
-} from '@elile/cache';
+import { CacheArgumentError, type Lock, LockLostError, LockNotAcquiredError } from '@elile/cache';
 import { lockNames } from '../../../libs/cache/src/lock/lock-names.util';
 import { aborted, closeLockFixtures, type LockFixtureFactory, sleep, timed, watchTimers } from './lock-fixture';
 
@@ -378,9 +373,7 @@ export function describeLockBehaviour(label: string, make: LockFixtureFactory): 
         const fixture = await make({ locks: { pollInterval: 5 } });
         const { service } = fixture;
         const holders = await Promise.all(['a', 'b', 'c'].map((key) => service.acquire(key, { ttl: 30 })));
-        const waiters = ['a', 'a', 'b', 'b', 'c', 'c'].map((key) =>
-          service.using(key, () => sleep(1), { wait: 10 }),
-        );
+        const waiters = ['a', 'a', 'b', 'b', 'c', 'c'].map((key) => service.using(key, () => sleep(1), { wait: 10 }));
         await sleep(150);
         expect(fixture.subscriptions()).toBe(3);
         for (const holder of holders) await holder.release();

@@ -121,7 +121,11 @@ export function watchTimers(): { pending(): number; stop(): void } {
   const live = new Set<unknown>();
   const realSet = global.setTimeout;
   const realClear = global.clearTimeout;
-  const setSpy = jest.spyOn(global, 'setTimeout').mockImplementation(((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+  const setSpy = jest.spyOn(global, 'setTimeout').mockImplementation(((
+    callback: (...args: unknown[]) => void,
+    ms?: number,
+    ...args: unknown[]
+  ) => {
     const timer = realSet(
       (...inner: unknown[]) => {
         live.delete(timer);
@@ -147,7 +151,11 @@ export function watchTimers(): { pending(): number; stop(): void } {
 }
 
 /** Polls `check` until it returns true; throws after `timeoutMs`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!(await check())) {
     if (performance.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);

@@ -118,7 +118,13 @@ describe('locks across OS processes (real Redis, SQLite as the shared resource)'
       stale.send('write');
       const result = await stale.next('result');
 
-      expect(result).toEqual({ type: 'result', accepted: false, aborted: true, reasonCode: 'ELILE_LOCK_LOST', released: false });
+      expect(result).toEqual({
+        type: 'result',
+        accepted: false,
+        aborted: true,
+        reasonCode: 'ELILE_LOCK_LOST',
+        released: false,
+      });
       // Exactly one increment: the stale holder's write did not overwrite the new holder's.
       expect(counter.read()).toBe(read.value + 1);
       expect(counter.fence()).toBe(lock!.fencingToken);

@@ -94,7 +94,15 @@ describe('lock counters (redis)', () => {
       channel.unsubscribe(handlers);
     }
     const starts = events.filter(({ event }) => event === 'start').map(({ operation, key }) => `${operation} ${key}`);
-    expect(starts).toEqual(['acquire f', 'extend f', 'tryAcquire f', 'release f', 'acquire g', 'release g', 'acquire h']);
+    expect(starts).toEqual([
+      'acquire f',
+      'extend f',
+      'tryAcquire f',
+      'release f',
+      'acquire g',
+      'release g',
+      'acquire h',
+    ]);
     expect(events.filter(({ event }) => event === 'asyncEnd')).toHaveLength(7);
     expect(events.filter(({ event }) => event === 'error').map(({ key }) => key)).toEqual(['h']);
   });

@@ -307,7 +307,11 @@ describe('replication check (WAIT)', () => {
     const master = await startServer(['--dir', dir, '--repl-diskless-sync-delay', '0']);
     const replica = await startServer(['--dir', dir, '--replicaof', '127.0.0.1', String(master.port)]);
     const replicaAdmin = rawClient(replica.url);
-    await waitFor(async () => /master_link_status:up/.test(await replicaAdmin.info('replication')), 10_000, 'replica link');
+    await waitFor(
+      async () => /master_link_status:up/.test(await replicaAdmin.info('replication')),
+      10_000,
+      'replica link',
+    );
     const namespace = uniqueNamespace('replicated');
     const { service, options } = await redisLocks({
       namespace,
@@ -318,7 +322,11 @@ describe('replication check (WAIT)', () => {
 
     // A replica reported "up" may not acknowledge yet: wait until it does, as a WAIT would see it.
     const masterProbe = rawClient(master.url);
-    await waitFor(async () => (await masterProbe.set('probe', '1'), (await masterProbe.wait(1, 200)) === 1), 10_000, 'replica acks');
+    await waitFor(
+      async () => (await masterProbe.set('probe', '1'), (await masterProbe.wait(1, 200)) === 1),
+      10_000,
+      'replica acks',
+    );
     const lock = await service.acquire('k', { ttl: 30 });
     await waitFor(async () => (await replicaAdmin.exists(lockNames(namespace, 'lock:', 'k').lock)) === 1);
     await lock.release();

@@ -12,7 +12,11 @@ let namespace: string;
 const apps: CacheApp[] = [];
 
 async function instance(maxEntries = 10_000): Promise<Cache> {
-  const app = await startCacheApp({ namespace, redis: { url: testRedisUrl() }, domains: { [NEAR]: { ttl: 60, l1: { maxEntries, ttl: 60 } } } });
+  const app = await startCacheApp({
+    namespace,
+    redis: { url: testRedisUrl() },
+    domains: { [NEAR]: { ttl: 60, l1: { maxEntries, ttl: 60 } } },
+  });
   apps.push(app);
   return app.registry.get(NEAR);
 }
@@ -102,7 +106,9 @@ describe('Coherence races', () => {
     const grown = (await liveHeapBytes()) - before;
     const { l1Evictions } = b.stats();
     expect(l1Evictions).toBeGreaterThanOrEqual(19_000);
-    console.log(`L1 of 500: heap grew ${(grown / 1024).toFixed(0)} KiB over 19,000 more keys, ${l1Evictions} evictions`);
+    console.log(
+      `L1 of 500: heap grew ${(grown / 1024).toFixed(0)} KiB over 19,000 more keys, ${l1Evictions} evictions`,
+    );
     expect(grown).toBeLessThan(8 * 1024 * 1024);
   }, 60_000);
 });

@@ -11,7 +11,11 @@ let namespace: string;
 const apps: CacheApp[] = [];
 
 async function instance(): Promise<Cache> {
-  const app = await startCacheApp({ namespace, redis: { url: testRedisUrl() }, domains: { [NEAR]: { ttl: 60, l1: true } } });
+  const app = await startCacheApp({
+    namespace,
+    redis: { url: testRedisUrl() },
+    domains: { [NEAR]: { ttl: 60, l1: true } },
+  });
   apps.push(app);
   return app.registry.get(NEAR);
 }
@@ -102,7 +106,11 @@ describe('Hostile keys and scopes in the near cache', () => {
     await a.set(two, 'acme 2', { scope: 'acme' });
     await a.set(one, 'globex 1', { scope: 'globex' });
     await caughtUp(a, b);
-    for (const [key, scope, value] of [[one, 'acme', 'acme 1'], [two, 'acme', 'acme 2'], [one, 'globex', 'globex 1']] as const) {
+    for (const [key, scope, value] of [
+      [one, 'acme', 'acme 1'],
+      [two, 'acme', 'acme 2'],
+      [one, 'globex', 'globex 1'],
+    ] as const) {
       await expect(readUntilKept(b, key, { scope })).resolves.toBe(value);
     }
     await expect(b.get(one)).resolves.toBeUndefined();
@@ -130,7 +138,7 @@ describe('Hostile keys and scopes in the near cache', () => {
     expect(b.stats().l1Hits).toBe(hits + 1);
   });
 
-  it('an unscoped key spelled like a scoped entry is refused, so it cannot reach a tenant\'s near copy', async () => {
+  it("an unscoped key spelled like a scoped entry is refused, so it cannot reach a tenant's near copy", async () => {
     const b = await instance();
     await b.set('k', 'acme secret', { scope: 'acme' });
     await readUntilKept(b, 'k', { scope: 'acme' });

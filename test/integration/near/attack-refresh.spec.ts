@@ -48,7 +48,12 @@ describe('Refresh-ahead under attack', () => {
     await filledAndInWindow(a, 'k', 'v1');
     const gate = deferred<string>();
     const loader = jest.fn(() => gate.promise);
-    await Promise.all([a.getOrSet('k', loader), b.getOrSet('k', loader), a.getOrSet('k', loader), b.getOrSet('k', loader)]);
+    await Promise.all([
+      a.getOrSet('k', loader),
+      b.getOrSet('k', loader),
+      a.getOrSet('k', loader),
+      b.getOrSet('k', loader),
+    ]);
     await waitFor('one refresh to start', () => loader.mock.calls.length === 1);
     await sleep(100);
     gate.resolve('v2');

@@ -22,21 +22,25 @@ describe('fail-safe and the near cache', () => {
   it.each([
     ['deleted', (cache: Cache) => cache.delete('k')],
     ['tag-invalidated', (cache: Cache) => cache.invalidateTags(['org:1'])],
-  ])('a value %s while B could not hear of it is never served by B as a fallback once Redis answers', async (_name, invalidate) => {
-    const a = await instance();
-    const { app: b, proxy } = await instances.behindProxy();
-    const [onA, onB] = [a.registry.get('graceful'), b.registry.get('graceful')];
-    await onA.set('k', 'revoked permission', { tags: ['org:1'] });
-    await readUntilKept(onB, 'k');
-    proxy.cutAll();
-    const channel = channelOf(b);
-    await waitFor('B to notice', () => !channel.isUp);
-    await invalidate(onA);
-    await waitFor('the channel to come back', () => channel.isUp, 10_000);
-    await waitFor('the data connection to come back', () => b.redis.isReady, 10_000);
-    await expect(onB.getOrSet('k', sourceDown)).rejects.toThrow('source down');
-    expect(onB.stats().staleServed).toBe(0);
-  }, 30_000);
+  ])(
+    'a value %s while B could not hear of it is never served by B as a fallback once Redis answers',
+    async (_name, invalidate) => {
+      const a = await instance();
+      const { app: b, proxy } = await instances.behindProxy();
+      const [onA, onB] = [a.registry.get('graceful'), b.registry.get('graceful')];
+      await onA.set('k', 'revoked permission', { tags: ['org:1'] });
+      await readUntilKept(onB, 'k');
+      proxy.cutAll();
+      const channel = channelOf(b);
+      await waitFor('B to notice', () => !channel.isUp);
+      await invalidate(onA);
+      await waitFor('the channel to come back', () => channel.isUp, 10_000);
+      await waitFor('the data connection to come back', () => b.redis.isReady, 10_000);
+      await expect(onB.getOrSet('k', sourceDown)).rejects.toThrow('source down');
+      expect(onB.stats().staleServed).toBe(0);
+    },
+    30_000,
+  );
 });
 
 describe('refresh-ahead', () => {
@@ -70,7 +74,10 @@ describe('refresh-ahead', () => {
     const server = await startLocalRedisServer();
     const raw = rawRedis(server.url);
     try {
-      const [a, b] = [(await instance(server.url)).registry.get('refreshed'), (await instance(server.url)).registry.get('refreshed')];
+      const [a, b] = [
+        (await instance(server.url)).registry.get('refreshed'),
+        (await instance(server.url)).registry.get('refreshed'),
+      ];
       await a.getOrSet('k', async () => 'v1');
       await readUntilKept(b, 'k');
       await sleep(2100);
@@ -94,7 +101,9 @@ describe('refresh-ahead', () => {
 
 describe('fleet single flight', () => {
   it('loads whose result is never stored are not run one at a time across the fleet', async () => {
-    const caches = await Promise.all(Array.from({ length: 4 }, async () => (await instance()).registry.get('graceful')));
+    const caches = await Promise.all(
+      Array.from({ length: 4 }, async () => (await instance()).registry.get('graceful')),
+    );
     let active = 0;
     let mostActive = 0;
     const loader = async () => {
@@ -104,7 +113,9 @@ describe('fleet single flight', () => {
       active--;
       return null;
     };
-    await Promise.all(caches.map((cache) => cache.getOrSet('never-cached', loader, { unless: (value) => value === null })));
+    await Promise.all(
+      caches.map((cache) => cache.getOrSet('never-cached', loader, { unless: (value) => value === null })),
+    );
     expect(mostActive).toBeGreaterThan(1);
   }, 20_000);
 });

@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 describe('An instance whose Redis becomes a replica (a failover demoted it)', () => {
-  it('drops what it kept when the new master changes it, and serves the new master\'s data after the resync', async () => {
+  it("drops what it kept when the new master changes it, and serves the new master's data after the resync", async () => {
     const [primary, demoted] = [await startLocalRedisServer(), await startLocalRedisServer()];
     servers.push(primary, demoted);
     const [a, b] = [await instance(primary.url), await instance(demoted.url)];
@@ -32,12 +32,20 @@ describe('An instance whose Redis becomes a replica (a failover demoted it)', ()
     try {
       await raw.replicaof('127.0.0.1', String(primary.port));
       await waitFor('the resync', async () => /master_link_status:up/.test(await raw.info('replication')), 10_000);
-      await waitFor('B to serve the new master\'s value', async () => (await onB.get('k')) === 'on the new master');
+      await waitFor("B to serve the new master's value", async () => (await onB.get('k')) === 'on the new master');
       await readUntilKept(onB, 'k');
       await onA.set('k', 'written on the master after the resync');
-      await waitFor('the write to replicate', async () => (await raw.get(onA.fullKey('k'))) !== null && (await raw.getBuffer(onA.fullKey('k')))!.includes('after the resync'));
+      await waitFor(
+        'the write to replicate',
+        async () =>
+          (await raw.get(onA.fullKey('k'))) !== null &&
+          (await raw.getBuffer(onA.fullKey('k')))!.includes('after the resync'),
+      );
       // Replicated writes are announced by the replica to its own tracking clients.
-      await waitFor('B to drop its copy', async () => (await onB.get('k')) === 'written on the master after the resync');
+      await waitFor(
+        'B to drop its copy',
+        async () => (await onB.get('k')) === 'written on the master after the resync',
+      );
     } finally {
       await raw.replicaof('NO', 'ONE').catch(() => undefined);
       await closeRaw(raw);

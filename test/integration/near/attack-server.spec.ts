@@ -56,7 +56,6 @@ describe('Server-wide events', () => {
     await expect(onB.get('k')).resolves.toBeUndefined();
   });
 
-
   it('SCRIPT FLUSH and FLUSHALL ASYNC: tagged fills still land, and a flush clears every near copy', async () => {
     const [a, b] = [await instance(), await instance()];
     const [onA, onB] = [a.registry.get(NEAR), b.registry.get(NEAR)];

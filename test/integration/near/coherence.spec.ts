@@ -84,7 +84,11 @@ describe('Near caches of two instances on one Redis', () => {
     await a.registry.get('subject').set('7', { name: 'Ada' });
     await a.registry.get('screening').set('s-1', { status: 'clear' }, { tags: [invalidationTags.subject('7')] });
     await a.registry.get('screening').set('s-2', { status: 'clear' }, { tags: [invalidationTags.subject('8')] });
-    for (const [cache, key] of [[subjectOnB, '7'], [screeningOnB, 's-1'], [screeningOnB, 's-2']] as const) {
+    for (const [cache, key] of [
+      [subjectOnB, '7'],
+      [screeningOnB, 's-1'],
+      [screeningOnB, 's-2'],
+    ] as const) {
       await readUntilKept(cache, key);
     }
     const before = screeningOnB.stats().l1Invalidations;

@@ -17,7 +17,13 @@ describe.each(['getOrSet', 'cacheable'] as const)('Fleet-wide single flight thro
   const workers: FleetWorker[] = [];
 
   beforeAll(async () => {
-    const config: FleetWorkerConfig = { redisUrl: testRedisUrl(), namespace, callers: CALLERS_PER_PROCESS, loaderMs: LOADER_MS, via };
+    const config: FleetWorkerConfig = {
+      redisUrl: testRedisUrl(),
+      namespace,
+      callers: CALLERS_PER_PROCESS,
+      loaderMs: LOADER_MS,
+      via,
+    };
     for (let i = 0; i < PROCESSES; i++) workers.push(startFleetWorker(config));
     await Promise.all(workers.map((worker) => worker.next('ready')));
   }, 60_000);

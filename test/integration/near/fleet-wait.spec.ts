@@ -15,14 +15,17 @@ async function instance(options: { url?: string; fleetSingleFlight?: boolean } =
 }
 
 /** A's loader runs until the test releases it; B's call is made once A holds the lease. */
-async function holdLease(a: Cache, key: string): Promise<{ release(value: unknown): void; fail(error: Error): void; done: Promise<unknown> }> {
+async function holdLease(
+  a: Cache,
+  key: string,
+): Promise<{ release(value: unknown): void; fail(error: Error): void; done: Promise<unknown> }> {
   const gate = deferred<unknown>();
   const done = a.getOrSet(key, () => gate.promise).catch((error: unknown) => error);
   await waitFor('A to hold the lease', () => a.stats().loads === 1);
   return { release: (value) => gate.resolve(value), fail: (error) => gate.reject(error), done };
 }
 
-describe("A miss on a key another instance is loading", () => {
+describe('A miss on a key another instance is loading', () => {
   it("waits for that instance's fill and is served its value, without loading", async () => {
     const [a, b] = [await instance(), await instance()];
     const held = await holdLease(a, 'k');
@@ -63,7 +66,9 @@ describe("A miss on a key another instance is loading", () => {
     const held = await holdLease(a, 'k');
     await expect(b.getOrSet('k', async () => 'B', { wait: 0 })).resolves.toBe('B');
     await expect(c.getOrSet('k', async () => 'C')).resolves.toBe('C');
-    expect(b.stats().fleetWaits + b.stats().fleetWaitTimeouts + c.stats().fleetWaits + c.stats().fleetWaitTimeouts).toBe(0);
+    expect(
+      b.stats().fleetWaits + b.stats().fleetWaitTimeouts + c.stats().fleetWaits + c.stats().fleetWaitTimeouts,
+    ).toBe(0);
     held.release('A');
     await held.done;
   });
@@ -78,7 +83,9 @@ describe("A miss on a key another instance is loading", () => {
       expect(result).toEqual({ status: 'fulfilled', value: 'loaded by B' });
       // Woken by the lease's expiry, not by the end of its wait.
       expect(b.stats()).toMatchObject({ fleetWaitTimeouts: 0, loads: 1 });
-      console.log(`fleet wait: a dead holder's 300 ms lease let the waiter load after ${ms.toFixed(0)} ms (lease TTL 5 s)`);
+      console.log(
+        `fleet wait: a dead holder's 300 ms lease let the waiter load after ${ms.toFixed(0)} ms (lease TTL 5 s)`,
+      );
       await expect(b.get('k')).resolves.toBe('loaded by B');
     } finally {
       await closeRaw(raw);

@@ -46,7 +46,12 @@ export function useInstances(label: string, options: Omit<CacheModuleOptions, 'n
   });
 
   const start = async (url = testRedisUrl(), overrides: Partial<CacheModuleOptions> = {}): Promise<CacheApp> => {
-    const app = await startCacheApp({ ...options, ...overrides, namespace, redis: { ...options.redis, ...overrides.redis, url } });
+    const app = await startCacheApp({
+      ...options,
+      ...overrides,
+      namespace,
+      redis: { ...options.redis, ...overrides.redis, url },
+    });
     apps.push(app);
     return app;
   };

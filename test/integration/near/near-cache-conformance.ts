@@ -151,7 +151,11 @@ export function nearCacheConformanceSuite(store: CacheStoreKind): void {
     it('makes Dates, Maps and Sets immutable too, so a hit of a rich value costs no decode either', async () => {
       const at = new Date('2026-01-02T03:04:05.000Z');
       await near.set('rich', { at, seen: new Map([['a', { n: 1 }]]), tags: new Set(['x']) });
-      const hit = (await readUntilKept(near, 'rich')) as { at: Date; seen: Map<string, { n: number }>; tags: Set<string> };
+      const hit = (await readUntilKept(near, 'rich')) as {
+        at: Date;
+        seen: Map<string, { n: number }>;
+        tags: Set<string>;
+      };
       expect(hit.at).toBeInstanceOf(Date);
       expect(hit.at.toISOString()).toBe(at.toISOString());
       expect(() => hit.at.setFullYear(1999)).toThrow(TypeError);
@@ -192,7 +196,10 @@ export function nearCacheConformanceSuite(store: CacheStoreKind): void {
       await near.delete('k');
       await expect(near.get('k')).resolves.toBeUndefined();
 
-      await near.setMany([{ key: 'a', value: 1 }, { key: 'b', value: 1 }]);
+      await near.setMany([
+        { key: 'a', value: 1 },
+        { key: 'b', value: 1 },
+      ]);
       await near.get('a');
       await near.get('b');
       await near.setMany([{ key: 'a', value: 2 }]);
@@ -294,7 +301,9 @@ export function nearCacheConformanceSuite(store: CacheStoreKind): void {
 
     it('refuses a refresh-ahead ratio outside (0, 1)', async () => {
       for (const ratio of [0, 1, -0.5, 2, NaN, '0.8']) {
-        await expect(near.getOrSet('k', async () => 1, { refreshAhead: ratio as number })).rejects.toThrow(/above 0 and below 1/);
+        await expect(near.getOrSet('k', async () => 1, { refreshAhead: ratio as number })).rejects.toThrow(
+          /above 0 and below 1/,
+        );
       }
     });
   });

@@ -2,7 +2,16 @@ import { tracingChannel } from 'node:diagnostics_channel';
 import { Test, type TestingModule } from '@nestjs/testing';
 import type Redis from 'ioredis';
 import { register, Registry } from 'prom-client';
-import { CacheConfigurationError, CacheModule, type CacheModuleOptions, CacheRegistry, type CacheService, LockService, RedisClient, TRACING_CHANNELS } from '@elile/cache';
+import {
+  CacheConfigurationError,
+  CacheModule,
+  type CacheModuleOptions,
+  CacheRegistry,
+  type CacheService,
+  LockService,
+  RedisClient,
+  TRACING_CHANNELS,
+} from '@elile/cache';
 import { CacheMetrics, CacheMetricsModule, type CacheMetricsOptions } from '@elile/cache/metrics';
 import { closeFailedBoot } from '../../support/close-failed-boot';
 import { RecordingLogger } from '../../support/recording-logger';
@@ -15,7 +24,11 @@ import { closeRaw, rawRedis, waitFor } from '../cache-test-app';
 async function value(registry: Registry, name: string, labels: Record<string, string | number> = {}): Promise<number> {
   let sum = 0;
   for (const metric of await registry.getMetricsAsJSON()) {
-    for (const sample of metric.values as Array<{ metricName?: string; labels: Record<string, string | number>; value: number }>) {
+    for (const sample of metric.values as Array<{
+      metricName?: string;
+      labels: Record<string, string | number>;
+      value: number;
+    }>) {
       if ((sample.metricName ?? metric.name) !== name) continue;
       if (Object.entries(labels).every(([key, wanted]) => sample.labels[key] === wanted)) sum += sample.value;
     }
@@ -47,7 +60,10 @@ describe('CacheMetricsModule on a real Redis', () => {
 
   async function boot(cache: CacheModuleOptions, metrics?: CacheMetricsOptions): Promise<TestingModule> {
     const moduleRef = await Test.createTestingModule({
-      imports: [CacheModule.forRoot({ domains: { main: { ttl: 60 } }, ...cache }), metrics ? CacheMetricsModule.forRoot(metrics) : CacheMetricsModule.forRoot()],
+      imports: [
+        CacheModule.forRoot({ domains: { main: { ttl: 60 } }, ...cache }),
+        metrics ? CacheMetricsModule.forRoot(metrics) : CacheMetricsModule.forRoot(),
+      ],
     })
       .setLogger(new RecordingLogger())
       .compile();
@@ -86,7 +102,9 @@ describe('CacheMetricsModule on a real Redis', () => {
     expect(await value(registry, 'elile_cache_sets_total', { domain: 'main' })).toBe(3);
     expect(await value(registry, 'elile_cache_deletes_total', { domain: 'main' })).toBe(3);
     expect(await value(registry, 'elile_cache_invalidations_total', { domain: 'main' })).toBe(1);
-    expect(await value(registry, 'elile_cache_redis_command_duration_seconds_count', { command: 'get', outcome: 'ok' })).toBeGreaterThanOrEqual(2);
+    expect(
+      await value(registry, 'elile_cache_redis_command_duration_seconds_count', { command: 'get', outcome: 'ok' }),
+    ).toBeGreaterThanOrEqual(2);
     expect(commands).toBeGreaterThanOrEqual(6);
 
     // Another client of the process, on another server: not the cache's Redis, not counted.
@@ -101,14 +119,19 @@ describe('CacheMetricsModule on a real Redis', () => {
     // Once connected: ioredis traces a command as it writes it, and one from its offline queue is not.
     await waitFor('the client to connect', () => sameServer.status === 'ready');
     await sameServer.get('x');
-    expect(await value(registry, 'elile_cache_redis_command_duration_seconds_count', { command: 'get' })).toBe(gets + 1);
+    expect(await value(registry, 'elile_cache_redis_command_duration_seconds_count', { command: 'get' })).toBe(
+      gets + 1,
+    );
   });
 
   it('on a Redis Cluster, commands to every master are timed', async () => {
     const cluster = await startLocalRedisCluster(3);
     try {
       const registry = new Registry();
-      const moduleRef = await boot({ namespace: 'metrics:cl:', redis: { cluster: { nodes: [...cluster.seeds] } } }, { registry });
+      const moduleRef = await boot(
+        { namespace: 'metrics:cl:', redis: { cluster: { nodes: [...cluster.seeds] } } },
+        { registry },
+      );
       const keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
       for (const key of keys) await main(moduleRef).get(key);
       expect(await value(registry, 'elile_cache_misses_total', { domain: 'main' })).toBe(30);
@@ -124,7 +147,10 @@ describe('CacheMetricsModule on a real Redis', () => {
     proxies.push(proxy);
     const registry = new Registry();
     const moduleRef = await boot(
-      { namespace: 'metrics:b:', redis: { url: `redis://127.0.0.1:${proxy.port}`, readTimeout: 0.1, breaker: { threshold: 2 } } },
+      {
+        namespace: 'metrics:b:',
+        redis: { url: `redis://127.0.0.1:${proxy.port}`, readTimeout: 0.1, breaker: { threshold: 2 } },
+      },
       { registry },
     );
     const cache = main(moduleRef);
@@ -144,8 +170,16 @@ describe('CacheMetricsModule on a real Redis', () => {
     expect(await value(registry, 'elile_cache_errors_total', { domain: 'main', kind: 'timeout' })).toBe(2);
     expect(await value(registry, 'elile_cache_errors_total', { domain: 'main', kind: 'circuit_open' })).toBe(1);
     expect(await value(registry, 'elile_cache_errors_total', { domain: 'main' })).toBe(cache.stats().errors);
-    expect(await value(registry, 'elile_cache_breaker_refused_total')).toBe(moduleRef.get(RedisClient).breakerStatus().refused);
-    expect(await value(registry, 'elile_cache_loader_duration_seconds_count', { domain: 'main', reason: 'unavailable', outcome: 'ok' })).toBe(1);
+    expect(await value(registry, 'elile_cache_breaker_refused_total')).toBe(
+      moduleRef.get(RedisClient).breakerStatus().refused,
+    );
+    expect(
+      await value(registry, 'elile_cache_loader_duration_seconds_count', {
+        domain: 'main',
+        reason: 'unavailable',
+        outcome: 'ok',
+      }),
+    ).toBe(1);
 
     expect(await value(registry, 'elile_cache_lock_acquired_total')).toBe(1);
     expect(await value(registry, 'elile_cache_lock_not_acquired_total')).toBe(1);
@@ -167,7 +201,8 @@ describe('CacheMetricsModule on a real Redis', () => {
     expect(tracingChannel(TRACING_CHANNELS.operation).hasSubscribers).toBe(false);
     await modules.splice(0)[0].close();
     expect(await register.getMetricsAsJSON()).toEqual([]);
-    for (const name of [...Object.values(TRACING_CHANNELS), 'ioredis:command']) expect(tracingChannel(name).hasSubscribers).toBe(false);
+    for (const name of [...Object.values(TRACING_CHANNELS), 'ioredis:command'])
+      expect(tracingChannel(name).hasSubscribers).toBe(false);
 
     const second = await boot({ store: 'memory' });
     await main(second).getOrSet('k', () => 1);
@@ -209,7 +244,10 @@ describe('CacheMetricsModule on a real Redis', () => {
 
   it('redisCommands: false does not subscribe to ioredis:command', async () => {
     const registry = new Registry();
-    const moduleRef = await boot({ namespace: 'metrics:c:', redis: { url: server.url } }, { registry, redisCommands: false });
+    const moduleRef = await boot(
+      { namespace: 'metrics:c:', redis: { url: server.url } },
+      { registry, redisCommands: false },
+    );
     await main(moduleRef).get('k');
     expect(tracingChannel('ioredis:command').hasSubscribers).toBe(false);
     expect(registry.getSingleMetric('elile_cache_redis_command_duration_seconds')).toBeUndefined();

@@ -42,12 +42,16 @@ describe('log lines while Redis is down', () => {
       await Promise.all(Array.from({ length: 100 }, (_, i) => calls[i % calls.length]()));
     }
     // Locks are not fail-open: these throw, and are not logged either.
-    const lockCalls = await Promise.allSettled(Array.from({ length: 100 }, () => app.moduleRef.get(LockService).tryAcquire('job')));
+    const lockCalls = await Promise.allSettled(
+      Array.from({ length: 100 }, () => app.moduleRef.get(LockService).tryAcquire('job')),
+    );
 
     const lines = logger.lines.slice(before);
     // Every call failed and is counted; the lock calls were refused with the typed error.
     expect(app.main.stats().errors - statsBefore.errors).toBe(1_000);
-    expect(lockCalls.every((result) => result.status === 'rejected' && result.reason instanceof LockUnavailableError)).toBe(true);
+    expect(
+      lockCalls.every((result) => result.status === 'rejected' && result.reason instanceof LockUnavailableError),
+    ).toBe(true);
     // One line per operation that degraded, whatever the number of its calls (rate-limited per
     // kind, with the count of the suppressed ones in the next line of its kind)...
     const degraded = lines.flatMap((line) => /Cache "conf" (\w+) failed/.exec(line)?.[1] ?? []);

@@ -25,7 +25,11 @@ interface UserSession {
   since: Date;
 }
 
-const session = (userId: string): UserSession => ({ userId, roles: ['reviewer'], since: new Date('2026-01-02T03:04:05Z') });
+const session = (userId: string): UserSession => ({
+  userId,
+  roles: ['reviewer'],
+  since: new Date('2026-01-02T03:04:05Z'),
+});
 
 const HOSTILE_IDS: unknown[] = ['', '__elile:scope:4:acme:k', '__elile:', 'x'.repeat(257), 42, null, undefined, {}];
 
@@ -36,7 +40,10 @@ describe.each<CacheStoreKind>(['memory', 'redis'])('SessionCache (%s store)', (s
   const logger = new RecordingLogger();
 
   beforeAll(async () => {
-    app = await startCacheApp({ store, namespace, redis: { url: testRedisUrl() }, domains: { session: { ttl: 1.5 } } }, logger);
+    app = await startCacheApp(
+      { store, namespace, redis: { url: testRedisUrl() }, domains: { session: { ttl: 1.5 } } },
+      logger,
+    );
     sessions = new SessionCache<UserSession>(app.registry.get('session'));
   });
 
@@ -90,15 +97,18 @@ describe.each<CacheStoreKind>(['memory', 'redis'])('SessionCache (%s store)', (s
     await expect(sessions.get('victim')).resolves.toEqual(session('u-victim'));
   });
 
-  it.each(HOSTILE_IDS)('id %p (reserved, empty, too long, not a string) is no session: read as absent, counted and logged, never thrown', async (id) => {
-    const before = sessions.stats().refusedIds;
-    await expect(sessions.get(id as string)).resolves.toBeUndefined();
-    await expect(sessions.touch(id as string)).resolves.toBe(false);
-    await expect(sessions.destroy(id as string)).resolves.toBe(false);
-    expect(sessions.stats().refusedIds).toBe(before + 3);
-    expect(logger.text()).toContain('was asked for a session under an id it cannot hold');
-    expect(await failureOf(() => sessions.set(id as string, session('u-x')))).toBeInstanceOf(CacheArgumentError);
-  });
+  it.each(HOSTILE_IDS)(
+    'id %p (reserved, empty, too long, not a string) is no session: read as absent, counted and logged, never thrown',
+    async (id) => {
+      const before = sessions.stats().refusedIds;
+      await expect(sessions.get(id as string)).resolves.toBeUndefined();
+      await expect(sessions.touch(id as string)).resolves.toBe(false);
+      await expect(sessions.destroy(id as string)).resolves.toBe(false);
+      expect(sessions.stats().refusedIds).toBe(before + 3);
+      expect(logger.text()).toContain('was asked for a session under an id it cannot hold');
+      expect(await failureOf(() => sessions.set(id as string, session('u-x')))).toBeInstanceOf(CacheArgumentError);
+    },
+  );
 
   it('an id of 256 characters is the longest a session can have', async () => {
     const longest = 's'.repeat(256);
@@ -137,7 +147,9 @@ describe('SessionCache on Redis: one GETEX per read', () => {
     const redis = rawRedis(server.url);
     try {
       const info = await redis.info('commandstats');
-      return Object.fromEntries([...info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)].map(([, name, calls]) => [name, Number(calls)]));
+      return Object.fromEntries(
+        [...info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)].map(([, name, calls]) => [name, Number(calls)]),
+      );
     } finally {
       await closeRaw(redis);
     }
@@ -241,7 +253,9 @@ describe('SessionCache when Redis is down or hung', () => {
     try {
       const outcome = await timed(() => sessions.get('kept'), 5_000);
       expect(outcome.result).toEqual({ status: 'fulfilled', value: undefined });
-      process.stdout.write(`session read against a hung Redis settled in ${outcome.ms.toFixed(0)} ms (commandTimeout 200 ms)\n`);
+      process.stdout.write(
+        `session read against a hung Redis settled in ${outcome.ms.toFixed(0)} ms (commandTimeout 200 ms)\n`,
+      );
     } finally {
       proxy.cutAll();
       proxy.release();

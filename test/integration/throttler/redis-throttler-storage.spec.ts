@@ -66,7 +66,8 @@ describe('RedisThrottlerStorage (Redis)', () => {
       for (const [i, record] of ours.entries()) {
         expect(Math.abs(record.timeToExpire - theirs[i].timeToExpire)).toBeLessThanOrEqual(1);
         // Unblocked, the reference reports a meaningless negative number (its block end is 0); ours 0.
-        if (record.isBlocked) expect(Math.abs(record.timeToBlockExpire - theirs[i].timeToBlockExpire)).toBeLessThanOrEqual(1);
+        if (record.isBlocked)
+          expect(Math.abs(record.timeToBlockExpire - theirs[i].timeToBlockExpire)).toBeLessThanOrEqual(1);
         else expect(record.timeToBlockExpire).toBe(0);
       }
       expect(ours[3].timeToBlockExpire).toBeGreaterThanOrEqual(59);
@@ -118,12 +119,17 @@ describe('RedisThrottlerStorage (Redis)', () => {
       try {
         const key = randomUUID();
         const records = await Promise.all(
-          Array.from({ length: 200 }, (_, i) => (i % 2 ? otherStorage : storage).increment(key, 60_000, 10, 60_000, 'race')),
+          Array.from({ length: 200 }, (_, i) =>
+            (i % 2 ? otherStorage : storage).increment(key, 60_000, 10, 60_000, 'race'),
+          ),
         );
         expect(records.filter((record) => !record.isBlocked)).toHaveLength(10);
-        expect(records.filter((record) => !record.isBlocked).map((record) => record.totalHits).sort((x, y) => x - y)).toEqual(
-          Array.from({ length: 10 }, (_, i) => i + 1),
-        );
+        expect(
+          records
+            .filter((record) => !record.isBlocked)
+            .map((record) => record.totalHits)
+            .sort((x, y) => x - y),
+        ).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
       } finally {
         await other.close();
       }
@@ -135,11 +141,19 @@ describe('RedisThrottlerStorage (Redis)', () => {
         for (const hitCount of [10, 1_000]) {
           const key = randomUUID();
           const name = `mem${hitCount}`;
-          await Promise.all(Array.from({ length: hitCount }, () => storage.increment(key, 60_000, hitCount, 60_000, name)));
+          await Promise.all(
+            Array.from({ length: hitCount }, () => storage.increment(key, 60_000, hitCount, 60_000, name)),
+          );
           let cursor = '0';
           let record: string | undefined;
           do {
-            const [next, found] = await redis.scan(cursor, 'MATCH', `${namespace}__elile:#throttle:${name.length}:${name}:*`, 'COUNT', 1000);
+            const [next, found] = await redis.scan(
+              cursor,
+              'MATCH',
+              `${namespace}__elile:#throttle:${name.length}:${name}:*`,
+              'COUNT',
+              1000,
+            );
             cursor = next;
             record ??= found[0];
           } while (cursor !== '0');
@@ -209,7 +223,8 @@ describe('RedisThrottlerStorage (Redis)', () => {
       const records = (await recordKeys()).filter((k) => k.includes(':6:forged:'));
       expect(records).toHaveLength(forged.length + 1);
       expect(new Set(records.map((k) => k.length)).size).toBe(1);
-      for (const key of forged) expect((await storage.increment(key, 60_000, 1, 60_000, 'forged')).isBlocked).toBe(true);
+      for (const key of forged)
+        expect((await storage.increment(key, 60_000, 1, 60_000, 'forged')).isBlocked).toBe(true);
     });
 
     it('names with glob characters or colons stay apart: ("a:b", "c") is not ("a", "b:c")', async () => {
@@ -243,7 +258,10 @@ describe('RedisThrottlerStorage (Redis)', () => {
       try {
         await redis.set(record, 'not a throttler record');
         const before = storage.stats();
-        expect(await storage.increment(key, 60_000, 5, 60_000, 'foreign')).toMatchObject({ totalHits: 1, isBlocked: false });
+        expect(await storage.increment(key, 60_000, 5, 60_000, 'foreign')).toMatchObject({
+          totalHits: 1,
+          isBlocked: false,
+        });
         expect(storage.stats()).toEqual({ decided: before.decided + 1, unavailable: before.unavailable });
         expect(await redis.type(record)).toBe('zset');
         expect(await redis.pttl(record)).toBeGreaterThan(0);
@@ -281,9 +299,9 @@ describe('RedisThrottlerStorage (Redis)', () => {
     });
 
     it('an unknown whenUnavailable policy fails at construction with CacheConfigurationError', () => {
-      expect(() => new RedisThrottlerStorage(app.redis, app.registry, { whenUnavailable: 'sometimes' as never })).toThrow(
-        CacheConfigurationError,
-      );
+      expect(
+        () => new RedisThrottlerStorage(app.redis, app.registry, { whenUnavailable: 'sometimes' as never }),
+      ).toThrow(CacheConfigurationError);
     });
   });
 });
@@ -349,7 +367,11 @@ describe('RedisThrottlerStorage when Redis cannot answer', () => {
 
   async function boot(whenUnavailable?: 'local' | 'open' | 'closed', logger = new RecordingLogger()) {
     const app = await startCacheApp(
-      { store: 'redis', namespace: `down-${randomUUID()}:`, redis: { url: `redis://127.0.0.1:${proxy.port}`, commandTimeout: 0.2 } },
+      {
+        store: 'redis',
+        namespace: `down-${randomUUID()}:`,
+        redis: { url: `redis://127.0.0.1:${proxy.port}`, commandTimeout: 0.2 },
+      },
       logger,
     );
     apps.push(app);
@@ -419,7 +441,9 @@ describe('RedisThrottlerStorage when Redis cannot answer', () => {
     try {
       const outcome = await timed(() => storage.increment(key, 60_000, 5, 60_000, 'default'), 5_000);
       expect(outcome.result).toEqual({ status: 'fulfilled', value: expect.objectContaining({ isBlocked: true }) });
-      process.stdout.write(`throttler decision against a hung Redis: ${outcome.ms.toFixed(0)} ms (commandTimeout 200 ms)\n`);
+      process.stdout.write(
+        `throttler decision against a hung Redis: ${outcome.ms.toFixed(0)} ms (commandTimeout 200 ms)\n`,
+      );
       expect(storage.stats().unavailable).toBe(1);
     } finally {
       proxy.cutAll();

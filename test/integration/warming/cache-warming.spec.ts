@@ -125,10 +125,18 @@ describe.each<CacheStoreKind>(['memory', 'redis'])('warming at bootstrap on the 
     expect(source.calls).toHaveLength(2);
     const reports = await app.get(CacheWarming).ready;
     expect(reports).toEqual([
-      expect.objectContaining({ domain: 'org', outcome: 'warmed', total: 5, filled: store === 'redis' ? 4 : 5, errors: 0 }),
+      expect.objectContaining({
+        domain: 'org',
+        outcome: 'warmed',
+        total: 5,
+        filled: store === 'redis' ? 4 : 5,
+        errors: 0,
+      }),
       expect.objectContaining({ domain: 'compliance', outcome: 'warmed', total: 2, filled: 2, errors: 0 }),
     ]);
-    expect(logger.text()).toMatch(/Warmed "org": 5\/5 entries in [\d.]+ s, \d+ entries\/s \(\d filled, \d already cached/);
+    expect(logger.text()).toMatch(
+      /Warmed "org": 5\/5 entries in [\d.]+ s, \d+ entries\/s \(\d filled, \d already cached/,
+    );
     // Warmed entries carry their tags: invalidating the org removes the warmed entry.
     await org.invalidateTags([invalidationTags.org('org-3')]);
     await expect(org.get('org-3')).resolves.toBeUndefined();
@@ -307,7 +315,13 @@ describe('warming errors (Redis)', () => {
     source.failing.add('org-3');
     const logger = new RecordingLogger();
     const namespace = nextNamespace();
-    const app = await boot({ namespace, source, logger, providers: [OrgWarmers, ThrowingWarmer], warming: { await: true } });
+    const app = await boot({
+      namespace,
+      source,
+      logger,
+      providers: [OrgWarmers, ThrowingWarmer],
+      warming: { await: true },
+    });
     const org = cacheOf(app);
 
     // org-3 and org-4 share the failing batch; the throwing warmer counts as one error.
@@ -319,8 +333,12 @@ describe('warming errors (Redis)', () => {
       undefined,
       expect.anything(),
     ]);
-    expect(logger.text()).toContain('Warming "org": OrgWarmers#warmOrganizations failed for 2 entries (source failed on org-3)');
-    expect(logger.text()).toContain('Warming "org": ThrowingWarmer#warmNothing failed for 0 entries (cannot list organizations)');
+    expect(logger.text()).toContain(
+      'Warming "org": OrgWarmers#warmOrganizations failed for 2 entries (source failed on org-3)',
+    );
+    expect(logger.text()).toContain(
+      'Warming "org": ThrowingWarmer#warmNothing failed for 0 entries (cannot list organizations)',
+    );
     // A warm-up with errors leaves no marker: the next instance tries again.
     source.failing.clear();
     const next = await boot({ namespace, source, warming: { await: true } });
@@ -329,7 +347,13 @@ describe('warming errors (Redis)', () => {
 
   it('a warmer returning something other than a Warmup is an error, named', async () => {
     const logger = new RecordingLogger();
-    const app = await boot({ namespace: nextNamespace(), source: new WarmSource([]), logger, providers: [MalformedWarmer], warming: { await: true } });
+    const app = await boot({
+      namespace: nextNamespace(),
+      source: new WarmSource([]),
+      logger,
+      providers: [MalformedWarmer],
+      warming: { await: true },
+    });
     await expect(reportOf(app)).resolves.toMatchObject({ errors: 1 });
     expect(logger.text()).toContain('MalformedWarmer#warmWrongly must return { keys: string[], load(keys) }');
   });
@@ -368,7 +392,11 @@ describe('warming errors (Redis)', () => {
 
 describe('warmers are checked at boot', () => {
   it.each<[string, Provider, string]>([
-    ['a request-scoped provider', RequestScopedWarmer, 'RequestScopedWarmer#warmPerRequest is a cache warmer, but its provider is request-scoped'],
+    [
+      'a request-scoped provider',
+      RequestScopedWarmer,
+      'RequestScopedWarmer#warmPerRequest is a cache warmer, but its provider is request-scoped',
+    ],
     ['a domain that is not configured', UnknownDomainWarmer, 'Cache domain "reports" is not configured'],
     ['a CacheWarmer class without a domain', DomainlessWarmer, 'DomainlessWarmer has a cacheWarmup() method'],
   ])('%s fails the boot with CacheConfigurationError', async (_, provider, message) => {

@@ -1,12 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { LockNotAcquiredError, LockService } from '@elile/cache';
 import { createDecoratedApp, sleep } from '../../fixtures/decorated-app';
-import {
-  Deferred,
-  LockLedger,
-  lockedServiceProviders,
-  ScreeningLocks,
-} from '../../fixtures/with-lock.fixtures';
+import { Deferred, LockLedger, lockedServiceProviders, ScreeningLocks } from '../../fixtures/with-lock.fixtures';
 import { within } from '../../support/settles-within';
 import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../../support/test-redis';
 

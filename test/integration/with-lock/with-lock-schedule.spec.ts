@@ -29,7 +29,10 @@ type Order = 'before' | 'after';
  * Both instances log to `logger` (Nest's Logger is process-wide; the last app's wins anyway).
  */
 function bootInstance(order: Order, ns: string, ledger: LockLedger, instance: string, logger: RecordingLogger) {
-  const modules = (global: boolean) => [ScheduleModule.forRoot(), LockedJobsModule.register({ global, ledger, instance })];
+  const modules = (global: boolean) => [
+    ScheduleModule.forRoot(),
+    LockedJobsModule.register({ global, ledger, instance }),
+  ];
   return createDecoratedApp({
     store: 'redis',
     namespace: ns,
@@ -41,42 +44,48 @@ function bootInstance(order: Order, ns: string, ledger: LockLedger, instance: st
 
 const errorLines = (logger: RecordingLogger) => logger.lines.filter((line) => /^(error|fatal):/.test(line));
 
-describe.each<Order>(['before', 'after'])('@Cron + @WithLock in a module initialised %s CacheModule, two instances', (order) => {
-  const ns = `${namespace}${order}:`;
-  const logger = new RecordingLogger();
-  let ledger: LockLedger;
-  let apps: INestApplication[];
+describe.each<Order>(['before', 'after'])(
+  '@Cron + @WithLock in a module initialised %s CacheModule, two instances',
+  (order) => {
+    const ns = `${namespace}${order}:`;
+    const logger = new RecordingLogger();
+    let ledger: LockLedger;
+    let apps: INestApplication[];
 
-  beforeAll(async () => {
-    ledger = new LockLedger();
-    apps = await Promise.all(['A', 'B'].map((instance) => bootInstance(order, ns, ledger, instance, logger)));
-  });
+    beforeAll(async () => {
+      ledger = new LockLedger();
+      apps = await Promise.all(['A', 'B'].map((instance) => bootInstance(order, ns, ledger, instance, logger)));
+    });
 
-  afterAll(async () => {
-    await Promise.all(apps.map((app) => app.close()));
-  });
+    afterAll(async () => {
+      await Promise.all(apps.map((app) => app.close()));
+    });
 
-  it('really initialised in that order (the job captured at init was advised already, or not yet)', () => {
-    for (const app of apps) expect(app.get(InitOrderProbe).advisedWhenCaptured).toBe(order === 'after');
-  });
+    it('really initialised in that order (the job captured at init was advised already, or not yet)', () => {
+      for (const app of apps) expect(app.get(InitOrderProbe).advisedWhenCaptured).toBe(order === 'after');
+    });
 
-  it.each([
-    ['@Cron above @WithLock', LOCKED_JOB_ABOVE, 'job'],
-    ['@WithLock above @Cron', LOCKED_JOB_BELOW, 'job-below'],
-  ])('%s: fired on both instances at once, it runs on exactly one per round; the other skips quietly', async (_label, jobName, key) => {
-    // The CronJob each instance's scheduler built around the function its explorer captured.
-    const jobs = apps.map((app) => app.get(SchedulerRegistry).getCronJob(jobName));
-    const rounds = 5;
-    for (let round = 1; round <= rounds; round += 1) {
-      // waitForCompletion: fireOnTick resolves when the (wrapped) job settled, as a tick would.
-      await Promise.all(jobs.map((job) => job.fireOnTick()));
-      expect(ledger.of(key)).toHaveLength(round);
-    }
-    expect(ledger.overlaps(key)).toEqual([]);
-    // A skip is not an error: the scheduler logs whatever the job throws.
-    expect(errorLines(logger)).toEqual([]);
-  });
-});
+    it.each([
+      ['@Cron above @WithLock', LOCKED_JOB_ABOVE, 'job'],
+      ['@WithLock above @Cron', LOCKED_JOB_BELOW, 'job-below'],
+    ])(
+      '%s: fired on both instances at once, it runs on exactly one per round; the other skips quietly',
+      async (_label, jobName, key) => {
+        // The CronJob each instance's scheduler built around the function its explorer captured.
+        const jobs = apps.map((app) => app.get(SchedulerRegistry).getCronJob(jobName));
+        const rounds = 5;
+        for (let round = 1; round <= rounds; round += 1) {
+          // waitForCompletion: fireOnTick resolves when the (wrapped) job settled, as a tick would.
+          await Promise.all(jobs.map((job) => job.fireOnTick()));
+          expect(ledger.of(key)).toHaveLength(round);
+        }
+        expect(ledger.overlaps(key)).toEqual([]);
+        // A skip is not an error: the scheduler logs whatever the job throws.
+        expect(errorLines(logger)).toEqual([]);
+      },
+    );
+  },
+);
 
 describe('@Cron + @WithLock fired by the real timer (every second), two instances', () => {
   const ns = `${namespace}ticking:`;

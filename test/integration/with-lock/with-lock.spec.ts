@@ -1,13 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import {
-  CacheRegistry,
-  currentLock,
-  type Lock,
-  LockLostError,
-  LockNotAcquiredError,
-  LockService,
-} from '@elile/cache';
+import { CacheRegistry, currentLock, type Lock, LockLostError, LockNotAcquiredError, LockService } from '@elile/cache';
 import { createDecoratedApp, sleep, STORE_KINDS, type StoreKind } from '../../fixtures/decorated-app';
 import { AUDIT_KEY } from '../../fixtures/metadata.fixture';
 import {
@@ -131,7 +124,7 @@ describe.each(STORE_KINDS)('@WithLock on a service method (%s store)', (store: S
       );
       expect(service.runs.of('completeUnlessBusyWithAudit:s-2')).toBe(1);
       expect(outcome).toEqual({ error: expect.any(LockNotAcquiredError) });
-      expect(((outcome as { error: LockNotAcquiredError }).error).key).toBe('audit-trail');
+      expect((outcome as { error: LockNotAcquiredError }).error.key).toBe('audit-trail');
     });
   });
 

@@ -177,7 +177,12 @@ async function runHttp(cacheModule: DynamicModule): Promise<string[]> {
       const response = await fetch(`${base}${path}`, { method });
       return `${response.status} ${response.headers.get('x-cache') ?? '-'} ${await response.text()}`;
     };
-    const reads = [await call('/subjects/s-9'), await call('/subjects/s-9'), await call('/subjects/s-9/stream'), await call('/subjects/s-9/stream')];
+    const reads = [
+      await call('/subjects/s-9'),
+      await call('/subjects/s-9'),
+      await call('/subjects/s-9/stream'),
+      await call('/subjects/s-9/stream'),
+    ];
     const writes = await Promise.all([call('/subjects/export', 'POST'), call('/subjects/export', 'POST')]);
     return [...reads, ...writes.sort()];
   } finally {

@@ -7,9 +7,12 @@ async function main(): Promise<void> {
   try {
     void cacheConfig.KEY;
   } catch (error) {
-    configError = error instanceof CacheConfigurationError ? error.message : `not a CacheConfigurationError: ${String(error)}`;
+    configError =
+      error instanceof CacheConfigurationError ? error.message : `not a CacheConfigurationError: ${String(error)}`;
   }
-  const report = await run(CacheModule.forRoot({ redis: { url: process.env.APP_REDIS_URL }, namespace: process.env.APP_NAMESPACE }));
+  const report = await run(
+    CacheModule.forRoot({ redis: { url: process.env.APP_REDIS_URL }, namespace: process.env.APP_NAMESPACE }),
+  );
   process.stdout.write(`${JSON.stringify({ ...report, configError, health: 'not tried', metrics: 'not tried' })}\n`);
 }
 

@@ -1,7 +1,6 @@
 import { SingleFlight } from '../../../libs/cache/src/caches/single-flight';
 import { deferred } from '../../support/deferred';
 
-
 describe('SingleFlight', () => {
   it('runs concurrent calls for one key once and gives all of them its result', async () => {
     const flight = new SingleFlight<{ id: number }>(60_000);

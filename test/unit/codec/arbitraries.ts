@@ -92,14 +92,11 @@ const containerWraps = (members: fc.Arbitrary<unknown>): Array<fc.Arbitrary<Wrap
   fc
     .tuple(safeKey, fc.dictionary(safeKey, members, { maxKeys: 2, noNullPrototype: true }))
     .map(([key, others]): Wrap => (inner) => ({ ...others, [key]: inner })),
-  fc.tuple(fc.array(members, { maxLength: 3 }), fc.nat()).map(
-    ([items, at]): Wrap =>
-      (inner) => {
-        const array = [...items];
-        array.splice(at % (items.length + 1), 0, inner);
-        return array;
-      },
-  ),
+  fc.tuple(fc.array(members, { maxLength: 3 }), fc.nat()).map(([items, at]): Wrap => (inner) => {
+    const array = [...items];
+    array.splice(at % (items.length + 1), 0, inner);
+    return array;
+  }),
 ];
 
 const jsonWrap: fc.Arbitrary<Wrap> = fc.oneof(...containerWraps(jsonValue));
@@ -111,7 +108,11 @@ const msgpackWrap: fc.Arbitrary<Wrap> = fc.oneof(
       (inner) =>
         new Map([...others, [key, inner]]),
   ),
-  fc.array(msgpackValue, { maxLength: 3 }).map((others): Wrap => (inner) => new Set([...others, inner])),
+  fc.array(msgpackValue, { maxLength: 3 }).map(
+    (others): Wrap =>
+      (inner) =>
+        new Set([...others, inner]),
+  ),
 );
 
 /** A value (built from `members`) with one object holding `key` as an own key, at any depth. */

@@ -87,7 +87,9 @@ describe('AutoCodec', () => {
     it('writes JSON-native values as plain JSON under the JSON codec id', () => {
       const entry = auto.encode({ id: 1, tags: ['a'], ok: true, none: null, score: 87.5 });
       expect(entry[1]).toBe(JsonCodec.ID);
-      expect(entry.subarray(HEADER_LENGTH).toString('utf8')).toBe('{"id":1,"tags":["a"],"ok":true,"none":null,"score":87.5}');
+      expect(entry.subarray(HEADER_LENGTH).toString('utf8')).toBe(
+        '{"id":1,"tags":["a"],"ok":true,"none":null,"score":87.5}',
+      );
     });
 
     it.each<[string, unknown]>([
@@ -229,17 +231,25 @@ describe('AutoCodec', () => {
       expectDangerousKeyRefusal(() => auto.encode([new Set([{ inner: attack() }])]), '__proto__');
     });
 
-    it.each(mergeableAttacks())('strips them from msgpack entries another writer left in Redis: %s', (_label, payload) => {
-      const decoded = auto.decode(entryOf(MsgpackCodec.ID, foreignMsgpack(payload)));
-      const keys = ownKeysDeep(decoded);
-      for (const key of ['__proto__', 'constructor', 'prototype']) expect(keys.has(key)).toBe(false);
-      naiveMerge({}, decoded);
-      expect(isPolluted()).toBe(false);
-      expect(pollutesAFreshRealm(decoded)).toBe(false);
-    });
+    it.each(mergeableAttacks())(
+      'strips them from msgpack entries another writer left in Redis: %s',
+      (_label, payload) => {
+        const decoded = auto.decode(entryOf(MsgpackCodec.ID, foreignMsgpack(payload)));
+        const keys = ownKeysDeep(decoded);
+        for (const key of ['__proto__', 'constructor', 'prototype']) expect(keys.has(key)).toBe(false);
+        naiveMerge({}, decoded);
+        expect(isPolluted()).toBe(false);
+        expect(pollutesAFreshRealm(decoded)).toBe(false);
+      },
+    );
 
     it('strips them from foreign msgpack entries inside Map values and Sets', () => {
-      const foreign = foreignMsgpack(new Map<string, unknown>([['k', { inner: attack() }], ['s', new Set([attack()])]]));
+      const foreign = foreignMsgpack(
+        new Map<string, unknown>([
+          ['k', { inner: attack() }],
+          ['s', new Set([attack()])],
+        ]),
+      );
       const decoded = auto.decode(entryOf(MsgpackCodec.ID, foreign)) as Map<string, unknown>;
       expect(ownKeysDeep(decoded).has('__proto__')).toBe(false);
       expect(ownKeysDeep(decoded).has('constructor')).toBe(false);

@@ -138,7 +138,11 @@ describe('EntryCodec', () => {
       ],
       [
         'a compressed payload not flagged as such',
-        Buffer.concat([compressedEntry.subarray(0, 2), valueEntry.subarray(2, 3), compressedEntry.subarray(HEADER_LENGTH)]),
+        Buffer.concat([
+          compressedEntry.subarray(0, 2),
+          valueEntry.subarray(2, 3),
+          compressedEntry.subarray(HEADER_LENGTH),
+        ]),
       ],
     ])('%s', (_label, entry) => {
       expectDecodeError(reader, entry);
@@ -170,7 +174,10 @@ describe('EntryCodec', () => {
 
     it('keeps the codec error as the cause', () => {
       // Right length, but 0xc1 is the one byte MessagePack never uses.
-      const garbled = Buffer.concat([valueEntry.subarray(0, HEADER_LENGTH), Buffer.alloc(valueEntry.length - HEADER_LENGTH, 0xc1)]);
+      const garbled = Buffer.concat([
+        valueEntry.subarray(0, HEADER_LENGTH),
+        Buffer.alloc(valueEntry.length - HEADER_LENGTH, 0xc1),
+      ]);
       const error = expectDecodeError(reader, garbled, /does not decode/);
       expect(error.cause).toBeInstanceOf(Error);
     });
@@ -191,7 +198,12 @@ describe('EntryCodec', () => {
         fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
           const entry = Buffer.from(bytes);
           fc.pre(!reader.isValueHead(entry.subarray(0, HEADER_LENGTH), entry.length));
-          fc.pre(!(entry.length === LEASE_LENGTH && entry.subarray(0, HEADER_LENGTH).equals(reader.newLease().subarray(0, HEADER_LENGTH))));
+          fc.pre(
+            !(
+              entry.length === LEASE_LENGTH &&
+              entry.subarray(0, HEADER_LENGTH).equals(reader.newLease().subarray(0, HEADER_LENGTH))
+            ),
+          );
           expectDecodeError(reader, entry);
         }),
         { numRuns: 300 },
@@ -205,7 +217,9 @@ describe('EntryCodec', () => {
           const entry = Buffer.concat([Buffer.from([0xe1]), Buffer.from(bytes)]);
           try {
             const value = reader.decode(entry);
-            expect(value === LEASED ? entry.length === LEASE_LENGTH : reader.isValueHead(entry, entry.length)).toBe(true);
+            expect(value === LEASED ? entry.length === LEASE_LENGTH : reader.isValueHead(entry, entry.length)).toBe(
+              true,
+            );
           } catch (error) {
             expect(error).toBeInstanceOf(CacheDecodeError);
           }
@@ -222,7 +236,11 @@ describe('EntryCodec', () => {
 
     it('an entry that decodes to undefined (an older version stored top-level undefined)', () => {
       const payload = new MsgpackCodec().encode(undefined);
-      expectDecodeError(reader, Buffer.concat([header(0xe1, MsgpackCodec.ID, 0, payload.length), payload]), /undefined/);
+      expectDecodeError(
+        reader,
+        Buffer.concat([header(0xe1, MsgpackCodec.ID, 0, payload.length), payload]),
+        /undefined/,
+      );
     });
 
     it('a valid header followed by garbage, without throwing anything else', () => {
@@ -271,7 +289,10 @@ describe('EntryCodec', () => {
     // made getOrSet wait for a fill that never came, on every call.
     it.each<[string, Buffer]>([
       ['a UTF-8 string starting with "€"', Buffer.from('€uro')],
-      ['a lease of the old format ([0xE2, 16 random bytes])', Buffer.concat([Buffer.from([0xe2]), Buffer.alloc(16, 7)])],
+      [
+        'a lease of the old format ([0xE2, 16 random bytes])',
+        Buffer.concat([Buffer.from([0xe2]), Buffer.alloc(16, 7)]),
+      ],
       ['the lease header with a token one byte short', entries.newLease().subarray(0, LEASE_LENGTH - 1)],
       ['the lease header with one byte too many', Buffer.concat([entries.newLease(), Buffer.from([0])])],
       ['a lease whose length field says 17', Buffer.concat([header(0xe1, 0, 0, 17), Buffer.alloc(17)])],
@@ -337,7 +358,11 @@ describe('EntryCodec', () => {
     });
 
     it('refuses one byte more as a CacheDecodeError naming the option', () => {
-      const error = expectDecodeError(bounded, deflatedEntry(`"${'a'.repeat(LIMIT - 1)}"`), /maxDecompressedSize \(4096 bytes\)/);
+      const error = expectDecodeError(
+        bounded,
+        deflatedEntry(`"${'a'.repeat(LIMIT - 1)}"`),
+        /maxDecompressedSize \(4096 bytes\)/,
+      );
       expect((error.cause as NodeJS.ErrnoException).code).toBe('ERR_BUFFER_TOO_LARGE');
     });
 

@@ -71,8 +71,9 @@ describe('instantiateIoredisVerbatimString', () => {
     jest.isolateModules(() => {
       const calls: unknown[][] = [];
       jest.doMock(UTIL, () => ({ instantiateIoredisVerbatimString: (...args: unknown[]) => void calls.push(args) }));
+      type MsgpackModule = typeof import('../../../libs/cache/src/codec/msgpack.codec');
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { MsgpackCodec } = require('../../../libs/cache/src/codec/msgpack.codec') as typeof import('../../../libs/cache/src/codec/msgpack.codec');
+      const { MsgpackCodec } = require('../../../libs/cache/src/codec/msgpack.codec') as MsgpackModule;
       new MsgpackCodec();
       expect(calls).toEqual([[]]);
     });

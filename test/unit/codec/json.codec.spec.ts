@@ -104,20 +104,23 @@ describe('JsonCodec', () => {
     });
 
     // The same payloads as JSON text another writer left in Redis (JSON.stringify keeps own keys).
-    it.each(mergeableAttacks())('strips __proto__ and constructor keys from the JSON text of: %s', (_label, payload) => {
-      const text = JSON.stringify(payload);
-      expect(text).toContain('"__proto__"');
-      const decoded = codec.decode(Buffer.from(text));
-      const keys = ownKeysDeep(decoded);
-      expect(keys.has('__proto__')).toBe(false);
-      expect(keys.has('constructor')).toBe(false);
+    it.each(mergeableAttacks())(
+      'strips __proto__ and constructor keys from the JSON text of: %s',
+      (_label, payload) => {
+        const text = JSON.stringify(payload);
+        expect(text).toContain('"__proto__"');
+        const decoded = codec.decode(Buffer.from(text));
+        const keys = ownKeysDeep(decoded);
+        expect(keys.has('__proto__')).toBe(false);
+        expect(keys.has('constructor')).toBe(false);
 
-      const assigned = Object.assign({}, decoded) as Record<string, unknown>;
-      expect(assigned.polluted).toBeUndefined();
-      naiveMerge({}, decoded);
-      expect(isPolluted()).toBe(false);
-      expect(pollutesAFreshRealm(decoded)).toBe(false);
-    });
+        const assigned = Object.assign({}, decoded) as Record<string, unknown>;
+        expect(assigned.polluted).toBeUndefined();
+        naiveMerge({}, decoded);
+        expect(isPolluted()).toBe(false);
+        expect(pollutesAFreshRealm(decoded)).toBe(false);
+      },
+    );
 
     it.each(jsonAttackTexts())('refuses to encode what an attack text parses to: %s', (_label, text) => {
       expectDangerousKeyRefusal(() => codec.encode(JSON.parse(text)), '__proto__');
@@ -174,7 +177,10 @@ describe('JsonCodec', () => {
     it('keeps the rest of the object intact', () => {
       const payload = '{"id":7,"__proto__":{"polluted":true},"inner":{"constructor":{"prototype":{}}},"tags":["a"]}';
       expectDangerousKeyRefusal(() => codec.encode(JSON.parse(payload)), '__proto__');
-      expectDangerousKeyRefusal(() => codec.encode(JSON.parse('{"id":7,"inner":{"constructor":{"prototype":{}}}}')), 'constructor');
+      expectDangerousKeyRefusal(
+        () => codec.encode(JSON.parse('{"id":7,"inner":{"constructor":{"prototype":{}}}}')),
+        'constructor',
+      );
       expectSameTyped(codec.decode(Buffer.from(payload)), { id: 7, inner: {}, tags: ['a'] });
     });
 

@@ -41,7 +41,17 @@ describe('MsgpackCodec', () => {
       ['null vs undefined', null, undefined],
       ['missing key vs key holding undefined', {}, { a: undefined }],
       ['0 vs -0', 0, -0],
-      ['Map order', new Map([['a', 1], ['b', 2]]), new Map([['b', 2], ['a', 1]])],
+      [
+        'Map order',
+        new Map([
+          ['a', 1],
+          ['b', 2],
+        ]),
+        new Map([
+          ['b', 2],
+          ['a', 1],
+        ]),
+      ],
       ['nested type change', { a: [new Set([1n])] }, { a: [new Set([1])] }],
     ])('tells apart %s', (_label, a, b) => {
       expect(typedDifference(a, b)).toEqual(expect.any(String));
@@ -77,7 +87,14 @@ describe('MsgpackCodec', () => {
       ['NaN and the infinities', [NaN, Infinity, -Infinity]],
       ['a Buffer', Buffer.from('binary\u0000data')],
       ['a Uint8Array', new Uint8Array([0, 255, 7])],
-      ['a Map with non-string keys', new Map<unknown, unknown>([[1, 'a'], [{ id: 2 }, new Date(0)], [3n, null]])],
+      [
+        'a Map with non-string keys',
+        new Map<unknown, unknown>([
+          [1, 'a'],
+          [{ id: 2 }, new Date(0)],
+          [3n, null],
+        ]),
+      ],
       ['a Set of mixed values', new Set<unknown>([1, '1', 1n, undefined, null])],
       ['undefined inside arrays and objects', { a: undefined, list: [undefined, null] }],
       ['a string that looks like a Date', '2024-01-01T00:00:00.000Z'],
@@ -125,16 +142,20 @@ describe('MsgpackCodec', () => {
     ])('returns the same types as the miss that filled it (%s)', async (_label, threshold) => {
       const cache = cacheWith(threshold);
       await fc.assert(
-        fc.asyncProperty(safeKey.filter((key) => key !== ''), entryValue, async (key, value) => {
-          await cache.delete(key);
-          const miss = await cache.getOrSet(key, () => value);
-          const hitsBefore = cache.stats().hits;
-          const hit = await cache.getOrSet(key, () => {
-            throw new Error('the loader must not run on a hit');
-          });
-          expect(cache.stats().hits).toBe(hitsBefore + 1);
-          expectSameTyped(hit, miss);
-        }),
+        fc.asyncProperty(
+          safeKey.filter((key) => key !== ''),
+          entryValue,
+          async (key, value) => {
+            await cache.delete(key);
+            const miss = await cache.getOrSet(key, () => value);
+            const hitsBefore = cache.stats().hits;
+            const hit = await cache.getOrSet(key, () => {
+              throw new Error('the loader must not run on a hit');
+            });
+            expect(cache.stats().hits).toBe(hitsBefore + 1);
+            expectSameTyped(hit, miss);
+          },
+        ),
         { numRuns: 60 },
       );
     });
@@ -143,35 +164,38 @@ describe('MsgpackCodec', () => {
     it.each<[string, () => MsgpackCodec | AutoCodec]>([
       ['msgpack', () => new MsgpackCodec()],
       ['auto', () => new AutoCodec()],
-    ])('never holds a value with a dangerous own key (%s): set refuses it, getOrSet serves it unstored', async (_label, makeCodec) => {
-      const cache = new CacheService<unknown>(
-        { name: 'test', ttlMs: 60_000, prefix: 'test:' },
-        '',
-        new MemoryStore(1000),
-        new EntryCodec(makeCodec(), 0),
-        10_000,
-      );
-      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-      try {
-        for (const key of DANGEROUS_KEY_NAMES) {
-          const value = JSON.parse(`{"id":1,"inner":{${JSON.stringify(key)}:{"x":1}}}`);
-          await expect(cache.set(key, value)).rejects.toBeInstanceOf(CacheSerializationError);
-          await expect(cache.set(key, value)).rejects.toThrow(codecMessages.dangerousKey(key));
-          await expect(cache.get(key)).resolves.toBeUndefined();
+    ])(
+      'never holds a value with a dangerous own key (%s): set refuses it, getOrSet serves it unstored',
+      async (_label, makeCodec) => {
+        const cache = new CacheService<unknown>(
+          { name: 'test', ttlMs: 60_000, prefix: 'test:' },
+          '',
+          new MemoryStore(1000),
+          new EntryCodec(makeCodec(), 0),
+          10_000,
+        );
+        const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+        try {
+          for (const key of DANGEROUS_KEY_NAMES) {
+            const value = JSON.parse(`{"id":1,"inner":{${JSON.stringify(key)}:{"x":1}}}`);
+            await expect(cache.set(key, value)).rejects.toBeInstanceOf(CacheSerializationError);
+            await expect(cache.set(key, value)).rejects.toThrow(codecMessages.dangerousKey(key));
+            await expect(cache.get(key)).resolves.toBeUndefined();
 
-          const loader = jest.fn(() => value);
-          const errorsBefore = cache.stats().errors;
-          await expect(cache.getOrSet(key, loader)).resolves.toBe(value);
-          expect(cache.stats().errors).toBe(errorsBefore + 1);
-          await expect(cache.exists(key)).resolves.toBe(false);
-          await expect(cache.getOrSet(key, loader)).resolves.toBe(value);
-          expect(loader).toHaveBeenCalledTimes(2);
-          expect(ownKeysDeep(value).has(key)).toBe(true);
+            const loader = jest.fn(() => value);
+            const errorsBefore = cache.stats().errors;
+            await expect(cache.getOrSet(key, loader)).resolves.toBe(value);
+            expect(cache.stats().errors).toBe(errorsBefore + 1);
+            await expect(cache.exists(key)).resolves.toBe(false);
+            await expect(cache.getOrSet(key, loader)).resolves.toBe(value);
+            expect(loader).toHaveBeenCalledTimes(2);
+            expect(ownKeysDeep(value).has(key)).toBe(true);
+          }
+        } finally {
+          warn.mockRestore();
         }
-      } finally {
-        warn.mockRestore();
-      }
-    });
+      },
+    );
   });
 
   describe('values it cannot encode', () => {
@@ -226,7 +250,11 @@ describe('MsgpackCodec', () => {
     });
 
     it('refuses a function or symbol wherever it sits in an otherwise encodable value', () => {
-      const poison = fc.constantFrom<unknown>(() => 1, Symbol('x'), function named() {});
+      const poison = fc.constantFrom<unknown>(
+        () => 1,
+        Symbol('x'),
+        function named() {},
+      );
       const wrap = fc.constantFrom(
         (v: unknown) => v,
         (v: unknown) => ({ nested: { deeper: v } }),
@@ -269,20 +297,23 @@ describe('MsgpackCodec', () => {
 
     // Entries another program (an older version, or anyone with access to Redis) wrote were never
     // refused: reading them must not hand a merge its way to Object.prototype.
-    it.each(mergeableAttacks())('strips __proto__ and constructor keys from bytes another writer encoded: %s', (_label, payload) => {
-      const bytes = foreignMsgpack(payload);
-      expect(bytes.includes('__proto__')).toBe(true);
-      const decoded = codec.decode(bytes);
-      const keys = ownKeysDeep(decoded);
-      expect(keys.has('__proto__')).toBe(false);
-      expect(keys.has('constructor')).toBe(false);
+    it.each(mergeableAttacks())(
+      'strips __proto__ and constructor keys from bytes another writer encoded: %s',
+      (_label, payload) => {
+        const bytes = foreignMsgpack(payload);
+        expect(bytes.includes('__proto__')).toBe(true);
+        const decoded = codec.decode(bytes);
+        const keys = ownKeysDeep(decoded);
+        expect(keys.has('__proto__')).toBe(false);
+        expect(keys.has('constructor')).toBe(false);
 
-      const assigned = Object.assign({}, decoded) as Record<string, unknown>;
-      expect(assigned.polluted).toBeUndefined();
-      naiveMerge({}, decoded);
-      expect(isPolluted()).toBe(false);
-      expect(pollutesAFreshRealm(decoded)).toBe(false);
-    });
+        const assigned = Object.assign({}, decoded) as Record<string, unknown>;
+        expect(assigned.polluted).toBeUndefined();
+        naiveMerge({}, decoded);
+        expect(isPolluted()).toBe(false);
+        expect(pollutesAFreshRealm(decoded)).toBe(false);
+      },
+    );
 
     it('strips any dangerous key from foreign bytes, wherever it sits', () => {
       fc.assert(
@@ -298,7 +329,13 @@ describe('MsgpackCodec', () => {
       ['a Map value', new Map([['a', attack()]])],
       ['an array inside a Map value', new Map([['a', { inner: [attack()] }]])],
       ['a Set member', new Set([attack()])],
-      ['a Set inside a Map value', new Map<unknown, unknown>([['a', attack()], ['s', new Set([attack()])]])],
+      [
+        'a Set inside a Map value',
+        new Map<unknown, unknown>([
+          ['a', attack()],
+          ['s', new Set([attack()])],
+        ]),
+      ],
       ['a Set inside an array', [1, new Set([{ inner: attack() }])]],
     ];
 
@@ -307,7 +344,14 @@ describe('MsgpackCodec', () => {
     });
 
     it('strips them from foreign bytes inside Map values and Sets, where they would reach user code on iteration', () => {
-      const decoded = codec.decode(foreignMsgpack(new Map<unknown, unknown>([['a', attack()], ['s', new Set([attack()])]])));
+      const decoded = codec.decode(
+        foreignMsgpack(
+          new Map<unknown, unknown>([
+            ['a', attack()],
+            ['s', new Set([attack()])],
+          ]),
+        ),
+      );
       const keys = ownKeysDeep(decoded);
       expect(keys.has('__proto__')).toBe(false);
       expect(keys.has('constructor')).toBe(false);
@@ -339,7 +383,10 @@ describe('MsgpackCodec', () => {
     it('strips dangerous keys from msgpack bytes written by another encoder, nested and in Map values', () => {
       const foreign = new Packr({ useRecords: true, mapsAsObjects: false, moreTypes: true }).pack(
         new Map<string, unknown>([
-          ['user', JSON.parse(`{"profile":{"constructor":{"prototype":{"polluted":true}}},"list":[${PROTOTYPE_ATTACK_JSON}]}`)],
+          [
+            'user',
+            JSON.parse(`{"profile":{"constructor":{"prototype":{"polluted":true}}},"list":[${PROTOTYPE_ATTACK_JSON}]}`),
+          ],
           ['top', attack()],
         ]),
       );
@@ -360,7 +407,10 @@ describe('MsgpackCodec', () => {
     });
 
     it('keeps a Map key named __proto__ or constructor (a Map cannot be polluted through its keys)', () => {
-      const map = new Map([['__proto__', 1], ['constructor', 2]]);
+      const map = new Map([
+        ['__proto__', 1],
+        ['constructor', 2],
+      ]);
       expectSameTyped(roundTrip(map), map);
       expectSameTyped(codec.decode(foreignMsgpack(map)), map);
     });
@@ -376,7 +426,14 @@ describe('MsgpackCodec', () => {
     });
 
     it('keeps keys that merely contain the dangerous words', () => {
-      const value = { constructorName: 'x', my__proto__: 1, __proto_: 2, prototypes: [3], proto: { deconstructor: 4 }, at: new Date(0) };
+      const value = {
+        constructorName: 'x',
+        my__proto__: 1,
+        __proto_: 2,
+        prototypes: [3],
+        proto: { deconstructor: 4 },
+        at: new Date(0),
+      };
       expectSameTyped(roundTrip(value), value);
     });
 
@@ -396,13 +453,18 @@ describe('MsgpackCodec', () => {
         id: 7,
         inner: { __proto_: { x: 1 } },
       });
-      expectSameTyped(codec.decode(foreignMsgpack(JSON.parse('{"a":[{"__proto__":{"x":1}}]}'))), { a: [{ __proto_: { x: 1 } }] });
+      expectSameTyped(codec.decode(foreignMsgpack(JSON.parse('{"a":[{"__proto__":{"x":1}}]}'))), {
+        a: [{ __proto_: { x: 1 } }],
+      });
     });
 
     // Same cause: the renamed key would overwrite a legitimate `__proto_` key, so such a value is
     // refused, while `__proto_` alone round-trips.
     it('never lets a __proto__ key overwrite a legitimate "__proto_" key of a stored value', () => {
-      expectDangerousKeyRefusal(() => codec.encode(JSON.parse('{"__proto_":"mine","__proto__":"attacker"}')), '__proto__');
+      expectDangerousKeyRefusal(
+        () => codec.encode(JSON.parse('{"__proto_":"mine","__proto__":"attacker"}')),
+        '__proto__',
+      );
       expectSameTyped(roundTrip({ __proto_: 'mine' }), { __proto_: 'mine' });
       const forged = codec.decode(foreignMsgpack(JSON.parse('{"__proto_":"mine","__proto__":{"polluted":true}}')));
       expect(Object.getPrototypeOf(forged)).toBe(Object.prototype);

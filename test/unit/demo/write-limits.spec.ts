@@ -9,7 +9,9 @@ describe('demo write limits (ELILE_DEMO_WRITE_*)', () => {
     expect(
       writeThrottler({ ELILE_DEMO_WRITE_LIMIT: '5', ELILE_DEMO_WRITE_WINDOW: '1.5', ELILE_DEMO_WRITE_BLOCK: '0' }),
     ).toEqual({ limit: 5, ttl: 1_500, blockDuration: 0 });
-    expect(writeThrottler({ ELILE_DEMO_WRITE_WINDOW: '10', ELILE_DEMO_WRITE_BLOCK: '' })).toMatchObject({ blockDuration: 10_000 });
+    expect(writeThrottler({ ELILE_DEMO_WRITE_WINDOW: '10', ELILE_DEMO_WRITE_BLOCK: '' })).toMatchObject({
+      blockDuration: 10_000,
+    });
   });
 
   it.each([

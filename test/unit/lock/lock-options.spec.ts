@@ -26,7 +26,14 @@ describe('locks options', () => {
 
   it('take every setting, in seconds (fractions allowed), and a wait of 0', () => {
     const locks = resolveCacheOptions({
-      locks: { prefix: 'mutex:', defaultTtl: 2.5, defaultWait: 0, pollInterval: 0.05, replicas: 2, replicaTimeout: 0.1 },
+      locks: {
+        prefix: 'mutex:',
+        defaultTtl: 2.5,
+        defaultWait: 0,
+        pollInterval: 0.05,
+        replicas: 2,
+        replicaTimeout: 0.1,
+      },
     }).locks;
     expect(locks).toEqual({
       prefix: 'mutex:',
@@ -40,8 +47,16 @@ describe('locks options', () => {
 
   it.each<[string, unknown, string]>([
     ['a prefix that is not a string', { locks: { prefix: 7 } }, '"locks.prefix" must be a string'],
-    ['a prefix inside a domain prefix', { locks: { prefix: 'screen' } }, 'overlaps the prefix "screening:" of domain "screening"'],
-    ['a prefix containing a domain prefix', { domains: { l: { ttl: 1, prefix: 'lo' } } }, 'overlaps the prefix "lo" of domain "l"'],
+    [
+      'a prefix inside a domain prefix',
+      { locks: { prefix: 'screen' } },
+      'overlaps the prefix "screening:" of domain "screening"',
+    ],
+    [
+      'a prefix containing a domain prefix',
+      { domains: { l: { ttl: 1, prefix: 'lo' } } },
+      'overlaps the prefix "lo" of domain "l"',
+    ],
     ['an empty prefix', { locks: { prefix: '' } }, '"locks.prefix" ("") overlaps'],
     ['the tag-index prefix', { locks: { prefix: '__elile:locks:' } }, 'of tag indexes'],
     ['an empty hash tag', { namespace: 'app{', locks: { prefix: '}:' } }, 'empty hash tag'],

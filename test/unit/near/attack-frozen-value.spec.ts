@@ -2,7 +2,11 @@ import { immutable } from '@elile/cache/near/frozen-value';
 
 describe('immutable under attack', () => {
   it('refuses property writes by every reflective route, deep in arrays, Map values and Set members', () => {
-    const value = immutable({ list: [{ n: 1 }], seen: new Map([[{ key: 1 }, { n: 1 }]]), tags: new Set([{ t: 'x' }]) })!;
+    const value = immutable({
+      list: [{ n: 1 }],
+      seen: new Map([[{ key: 1 }, { n: 1 }]]),
+      tags: new Set([{ t: 'x' }]),
+    })!;
     const [mapKey, mapValue] = [...value.seen][0];
     const member = [...value.tags][0];
     expect(Reflect.set(value.list[0], 'n', 2)).toBe(false);

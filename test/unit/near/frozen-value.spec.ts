@@ -24,7 +24,7 @@ describe('immutable', () => {
       () => ((value as { extra?: number }).extra = 1),
       () => (value.list[0] = 2),
       () => value.list.push(3),
-      () => ((value.list[1] as { nested: Date[] }).nested[0].setTime(1)),
+      () => (value.list[1] as { nested: Date[] }).nested[0].setTime(1),
       () => value.at.setUTCHours(1),
       () => value.at.setTime(0),
       () => value.seen.set('k', 1),

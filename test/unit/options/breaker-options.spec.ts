@@ -41,7 +41,9 @@ describe('redis.readTimeout and redis.writeTimeout', () => {
   });
 
   it('follow ELILE_REDIS_SOCKET_TIMEOUT the same way', () => {
-    const { redis } = resolveCacheOptions(cacheOptionsFromEnv({ ELILE_REDIS_SOCKET_TIMEOUT: '2', ELILE_REDIS_WRITE_TIMEOUT: '0.3' }));
+    const { redis } = resolveCacheOptions(
+      cacheOptionsFromEnv({ ELILE_REDIS_SOCKET_TIMEOUT: '2', ELILE_REDIS_WRITE_TIMEOUT: '0.3' }),
+    );
     expect([redis.readTimeoutMs, redis.writeTimeoutMs]).toEqual([2000, 300]);
   });
 
@@ -49,8 +51,16 @@ describe('redis.readTimeout and redis.writeTimeout', () => {
     ['a zero readTimeout', { redis: { readTimeout: 0 } }, /"redis\.readTimeout" must be a positive duration.*got 0/],
     ['a negative writeTimeout', { redis: { writeTimeout: -1 } }, /"redis\.writeTimeout".*got -1/],
     ['a string readTimeout', { redis: { readTimeout: '0.25' } }, /"redis\.readTimeout".*got "0\.25"/],
-    ['a readTimeout of 250 (milliseconds meant)', { redis: { readTimeout: 250 } }, /"redis\.readTimeout" must be at most 60 seconds, got 250 \(durations are seconds: 250 ms would be 0\.25\)/],
-    ['a writeTimeout above a minute', { redis: { writeTimeout: 61 } }, /"redis\.writeTimeout" must be at most 60 seconds/],
+    [
+      'a readTimeout of 250 (milliseconds meant)',
+      { redis: { readTimeout: 250 } },
+      /"redis\.readTimeout" must be at most 60 seconds, got 250 \(durations are seconds: 250 ms would be 0\.25\)/,
+    ],
+    [
+      'a writeTimeout above a minute',
+      { redis: { writeTimeout: 61 } },
+      /"redis\.writeTimeout" must be at most 60 seconds/,
+    ],
     ['a NaN writeTimeout', { redis: { writeTimeout: NaN } }, /"redis\.writeTimeout"/],
   ])('refuse %s', (_label, options, message) => {
     expect(configurationError(options).message).toMatch(message);
@@ -63,17 +73,19 @@ describe('redis.breaker', () => {
   });
 
   it('takes each setting', () => {
-    expect(resolveCacheOptions({ redis: { breaker: { enabled: false, threshold: 1, halfOpenAfter: 0.01 } } }).redis.breaker).toEqual({
+    expect(
+      resolveCacheOptions({ redis: { breaker: { enabled: false, threshold: 1, halfOpenAfter: 0.01 } } }).redis.breaker,
+    ).toEqual({
       enabled: false,
       threshold: 1,
       halfOpenAfterMs: 10,
     });
   });
 
-  it('accepts a huge threshold (a breaker that in practice never opens), which is the operator\'s call', () => {
-    expect(resolveCacheOptions({ redis: { breaker: { threshold: Number.MAX_SAFE_INTEGER } } }).redis.breaker.threshold).toBe(
-      Number.MAX_SAFE_INTEGER,
-    );
+  it("accepts a huge threshold (a breaker that in practice never opens), which is the operator's call", () => {
+    expect(
+      resolveCacheOptions({ redis: { breaker: { threshold: Number.MAX_SAFE_INTEGER } } }).redis.breaker.threshold,
+    ).toBe(Number.MAX_SAFE_INTEGER);
   });
 
   it.each<[string, unknown, RegExp]>([
@@ -83,10 +95,22 @@ describe('redis.breaker', () => {
     ['an infinite threshold', { threshold: Infinity }, /"redis\.breaker\.threshold"/],
     ['a threshold beyond safe integers', { threshold: 2 ** 60 }, /"redis\.breaker\.threshold"/],
     ['a string threshold', { threshold: '5' }, /"redis\.breaker\.threshold".*got "5"/],
-    ['a zero halfOpenAfter', { halfOpenAfter: 0 }, /"redis\.breaker\.halfOpenAfter" must be a positive duration.*got 0/],
+    [
+      'a zero halfOpenAfter',
+      { halfOpenAfter: 0 },
+      /"redis\.breaker\.halfOpenAfter" must be a positive duration.*got 0/,
+    ],
     ['a negative halfOpenAfter', { halfOpenAfter: -1 }, /"redis\.breaker\.halfOpenAfter"/],
-    ['a halfOpenAfter below 10 ms (a probe storm)', { halfOpenAfter: 0.001 }, /"redis\.breaker\.halfOpenAfter" must be at least 0\.01 seconds, got 0\.001/],
-    ['a halfOpenAfter of 1000 (milliseconds meant)', { halfOpenAfter: 1000 }, /"redis\.breaker\.halfOpenAfter" must be at most 600 seconds, got 1000 \(durations are seconds: 1000 ms would be 1\)/],
+    [
+      'a halfOpenAfter below 10 ms (a probe storm)',
+      { halfOpenAfter: 0.001 },
+      /"redis\.breaker\.halfOpenAfter" must be at least 0\.01 seconds, got 0\.001/,
+    ],
+    [
+      'a halfOpenAfter of 1000 (milliseconds meant)',
+      { halfOpenAfter: 1000 },
+      /"redis\.breaker\.halfOpenAfter" must be at most 600 seconds, got 1000 \(durations are seconds: 1000 ms would be 1\)/,
+    ],
     ['a string enabled', { enabled: 'false' }, /"redis\.breaker\.enabled" must be true or false, got "false"/],
     ['a numeric enabled', { enabled: 0 }, /"redis\.breaker\.enabled" must be true or false, got 0/],
   ])('refuses %s', (_label, breaker, message) => {
@@ -100,6 +124,8 @@ describe('redis.breaker', () => {
   });
 
   it('refuses a breaker section that is not an object', () => {
-    expect(configurationError({ redis: { breaker: true } }).message).toContain('"redis.breaker" must be an object, got true');
+    expect(configurationError({ redis: { breaker: true } }).message).toContain(
+      '"redis.breaker" must be an object, got true',
+    );
   });
 });

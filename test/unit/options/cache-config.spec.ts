@@ -3,6 +3,8 @@ import { ConfigModule } from '@nestjs/config';
 import { Test } from '@nestjs/testing';
 import { CacheConfigurationError, type CacheModuleOptions, cacheConfig } from '@elile/cache';
 
+type CacheConfigModule = typeof import('../../../libs/cache/src/options/cache-config');
+
 const VARIABLES = { ELILE_REDIS_URL: 'redis://cache.internal:6390/3', ELILE_CACHE_TTL_ORG: '42' };
 
 @Injectable()
@@ -67,7 +69,7 @@ describe('cacheConfig (@nestjs/config loaded on first use)', () => {
         });
       });
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const fresh = require('../../../libs/cache/src/options/cache-config') as typeof import('../../../libs/cache/src/options/cache-config');
+      const fresh = require('../../../libs/cache/src/options/cache-config') as CacheConfigModule;
       // Loading the file (as the package's main entry does) needs nothing from @nestjs/config ...
       expect(typeof fresh.cacheConfig).toBe('function');
       // ... using it does.
@@ -85,7 +87,7 @@ describe('cacheConfig (@nestjs/config loaded on first use)', () => {
         throw broken;
       });
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const fresh = require('../../../libs/cache/src/options/cache-config') as typeof import('../../../libs/cache/src/options/cache-config');
+      const fresh = require('../../../libs/cache/src/options/cache-config') as CacheConfigModule;
       expect(() => fresh.cacheConfig.KEY).toThrow(broken);
     });
   });

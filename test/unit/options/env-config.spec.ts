@@ -1,6 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CACHE_ENV_VARIABLES, CacheConfigurationError, type CacheModuleOptions, cacheOptionsFromEnv } from '@elile/cache';
+import {
+  CACHE_ENV_VARIABLES,
+  CacheConfigurationError,
+  type CacheModuleOptions,
+  cacheOptionsFromEnv,
+} from '@elile/cache';
 import { resolveCacheOptions } from '../../../libs/cache/src/options/resolve-options';
 
 type Env = Record<string, string | undefined>;
@@ -14,7 +19,10 @@ const DOMAINS = ['screening', 'subject', 'org', 'compliance', 'session'];
  */
 const MAPPING: Record<string, { raw: string; expected: CacheModuleOptions }> = {
   ELILE_CACHE_STORE: { raw: 'memory', expected: { store: 'memory' } },
-  ELILE_REDIS_URL: { raw: 'rediss://cache.internal:6380/2', expected: { redis: { url: 'rediss://cache.internal:6380/2' } } },
+  ELILE_REDIS_URL: {
+    raw: 'rediss://cache.internal:6380/2',
+    expected: { redis: { url: 'rediss://cache.internal:6380/2' } },
+  },
   ELILE_REDIS_USERNAME: { raw: 'app', expected: { redis: { username: 'app' } } },
   ELILE_REDIS_PASSWORD: { raw: 's3cret', expected: { redis: { password: 's3cret' } } },
   ELILE_REDIS_MAX_CONNECTIONS: { raw: '20', expected: { redis: { maxConnections: 20 } } },
@@ -36,14 +44,35 @@ const MAPPING: Record<string, { raw: string; expected: CacheModuleOptions }> = {
   ELILE_HTTP_TRUST_FORWARDED_HOST: { raw: 'true', expected: { http: { trustForwardedHost: true } } },
   ...Object.fromEntries(
     DOMAINS.flatMap((domain, i) => [
-      [`ELILE_CACHE_TTL_${domain.toUpperCase()}`, { raw: `${i + 1}.5`, expected: { domains: { [domain]: { ttl: i + 1.5 } } } }],
-      [`ELILE_CACHE_PREFIX_${domain.toUpperCase()}`, { raw: `p${i}|`, expected: { domains: { [domain]: { prefix: `p${i}|` } } } }],
+      [
+        `ELILE_CACHE_TTL_${domain.toUpperCase()}`,
+        { raw: `${i + 1}.5`, expected: { domains: { [domain]: { ttl: i + 1.5 } } } },
+      ],
+      [
+        `ELILE_CACHE_PREFIX_${domain.toUpperCase()}`,
+        { raw: `p${i}|`, expected: { domains: { [domain]: { prefix: `p${i}|` } } } },
+      ],
       [`ELILE_CACHE_L1_${domain.toUpperCase()}`, { raw: 'true', expected: { domains: { [domain]: { l1: true } } } }],
-      [`ELILE_CACHE_L1_MAX_ENTRIES_${domain.toUpperCase()}`, { raw: `${100 + i}`, expected: { domains: { [domain]: { l1: { maxEntries: 100 + i } } } } }],
-      [`ELILE_CACHE_L1_TTL_${domain.toUpperCase()}`, { raw: `${i + 2}`, expected: { domains: { [domain]: { l1: { ttl: i + 2 } } } } }],
-      [`ELILE_CACHE_REFRESH_AHEAD_${domain.toUpperCase()}`, { raw: '0.75', expected: { domains: { [domain]: { refreshAhead: 0.75 } } } }],
-      [`ELILE_CACHE_GRACE_${domain.toUpperCase()}`, { raw: '120', expected: { domains: { [domain]: { grace: 120 } } } }],
-      [`ELILE_CACHE_SOFT_TIMEOUT_${domain.toUpperCase()}`, { raw: '0.2', expected: { domains: { [domain]: { softTimeout: 0.2 } } } }],
+      [
+        `ELILE_CACHE_L1_MAX_ENTRIES_${domain.toUpperCase()}`,
+        { raw: `${100 + i}`, expected: { domains: { [domain]: { l1: { maxEntries: 100 + i } } } } },
+      ],
+      [
+        `ELILE_CACHE_L1_TTL_${domain.toUpperCase()}`,
+        { raw: `${i + 2}`, expected: { domains: { [domain]: { l1: { ttl: i + 2 } } } } },
+      ],
+      [
+        `ELILE_CACHE_REFRESH_AHEAD_${domain.toUpperCase()}`,
+        { raw: '0.75', expected: { domains: { [domain]: { refreshAhead: 0.75 } } } },
+      ],
+      [
+        `ELILE_CACHE_GRACE_${domain.toUpperCase()}`,
+        { raw: '120', expected: { domains: { [domain]: { grace: 120 } } } },
+      ],
+      [
+        `ELILE_CACHE_SOFT_TIMEOUT_${domain.toUpperCase()}`,
+        { raw: '0.2', expected: { domains: { [domain]: { softTimeout: 0.2 } } } },
+      ],
     ]),
   ),
 };
@@ -51,7 +80,10 @@ const MAPPING: Record<string, { raw: string; expected: CacheModuleOptions }> = {
 /** The option values, without the empty `domains`/`redis` containers. */
 function leaves(value: unknown, path = ''): Record<string, unknown> {
   if (value === null || typeof value !== 'object') return { [path]: value };
-  return Object.assign({}, ...Object.entries(value).map(([key, inner]) => leaves(inner, path ? `${path}.${key}` : key)));
+  return Object.assign(
+    {},
+    ...Object.entries(value).map(([key, inner]) => leaves(inner, path ? `${path}.${key}` : key)),
+  );
 }
 
 function configurationError(env: Env): CacheConfigurationError {
@@ -127,15 +159,25 @@ describe('cacheOptionsFromEnv', () => {
   });
 
   it('reads durations with their unit, which resolve to the same milliseconds', () => {
-    const options = cacheOptionsFromEnv({ ELILE_REDIS_READ_TIMEOUT: '250ms', ELILE_CACHE_TTL_SCREENING: '5m', ELILE_CACHE_LEASE_TTL: '15' });
-    expect(options).toMatchObject({ redis: { readTimeout: '250ms' }, domains: { screening: { ttl: '5m' } }, leaseTtl: 15 });
+    const options = cacheOptionsFromEnv({
+      ELILE_REDIS_READ_TIMEOUT: '250ms',
+      ELILE_CACHE_TTL_SCREENING: '5m',
+      ELILE_CACHE_LEASE_TTL: '15',
+    });
+    expect(options).toMatchObject({
+      redis: { readTimeout: '250ms' },
+      domains: { screening: { ttl: '5m' } },
+      leaseTtl: 15,
+    });
     const resolved = resolveCacheOptions(options);
     expect(resolved.redis.readTimeoutMs).toBe(250);
     expect(resolved.domains.get('screening')?.ttlMs).toBe(300_000);
   });
 
-  it("reads ELILE_HTTP_TRUST_FORWARDED_HOST=false as false, not as a set string", () => {
-    expect(cacheOptionsFromEnv({ ELILE_HTTP_TRUST_FORWARDED_HOST: 'false' })).toEqual({ http: { trustForwardedHost: false } });
+  it('reads ELILE_HTTP_TRUST_FORWARDED_HOST=false as false, not as a set string', () => {
+    expect(cacheOptionsFromEnv({ ELILE_HTTP_TRUST_FORWARDED_HOST: 'false' })).toEqual({
+      http: { trustForwardedHost: false },
+    });
   });
 
   // Only the module's families are its business: the application (and this repository's demo,
@@ -188,7 +230,11 @@ describe('cacheOptionsFromEnv', () => {
     });
 
     it('names every unknown variable at once, before reading any value', () => {
-      const message = configurationError({ ELILE_CACHE_STORE: 'disk', ELILE_CACHE_FOO: 'x', ELILE_REDIS_BAR: 'y' }).message;
+      const message = configurationError({
+        ELILE_CACHE_STORE: 'disk',
+        ELILE_CACHE_FOO: 'x',
+        ELILE_REDIS_BAR: 'y',
+      }).message;
       expect(message).toContain('variables ELILE_CACHE_FOO, ELILE_REDIS_BAR');
     });
   });

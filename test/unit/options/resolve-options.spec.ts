@@ -48,7 +48,12 @@ describe('resolveCacheOptions', () => {
 
     it('matches the exported DEFAULT_DOMAINS', () => {
       for (const [name, domain] of Object.entries(DEFAULT_DOMAINS)) {
-        expect(resolved.domains.get(name)).toEqual({ name, ttlMs: domain.ttl * 1000, prefix: domain.prefix, fleetSingleFlight: true });
+        expect(resolved.domains.get(name)).toEqual({
+          name,
+          ttlMs: domain.ttl * 1000,
+          prefix: domain.prefix,
+          fleetSingleFlight: true,
+        });
       }
     });
 
@@ -103,19 +108,41 @@ describe('resolveCacheOptions', () => {
   describe('overrides', () => {
     it('changes a built-in TTL and keeps its prefix', () => {
       const resolved = resolveCacheOptions({ domains: { screening: { ttl: 60 } } });
-      expect(resolved.domains.get('screening')).toEqual({ name: 'screening', ttlMs: 60_000, prefix: 'screening:', fleetSingleFlight: true });
+      expect(resolved.domains.get('screening')).toEqual({
+        name: 'screening',
+        ttlMs: 60_000,
+        prefix: 'screening:',
+        fleetSingleFlight: true,
+      });
       expect(resolved.domains.get('subject')?.ttlMs).toBe(600_000);
     });
 
     it('changes a built-in prefix and keeps its TTL', () => {
       const resolved = resolveCacheOptions({ domains: { org: { prefix: 'organisation:' } } });
-      expect(resolved.domains.get('org')).toEqual({ name: 'org', ttlMs: 3_600_000, prefix: 'organisation:', fleetSingleFlight: true });
+      expect(resolved.domains.get('org')).toEqual({
+        name: 'org',
+        ttlMs: 3_600_000,
+        prefix: 'organisation:',
+        fleetSingleFlight: true,
+      });
     });
 
     it('adds a domain, with the default prefix `name:` and a fractional TTL', () => {
-      const resolved = resolveCacheOptions({ domains: { reports: { ttl: 2.5 }, 'audit.v2': { ttl: 1, prefix: 'a2|' } } });
-      expect(resolved.domains.get('reports')).toEqual({ name: 'reports', ttlMs: 2500, prefix: 'reports:', fleetSingleFlight: true });
-      expect(resolved.domains.get('audit.v2')).toEqual({ name: 'audit.v2', ttlMs: 1000, prefix: 'a2|', fleetSingleFlight: true });
+      const resolved = resolveCacheOptions({
+        domains: { reports: { ttl: 2.5 }, 'audit.v2': { ttl: 1, prefix: 'a2|' } },
+      });
+      expect(resolved.domains.get('reports')).toEqual({
+        name: 'reports',
+        ttlMs: 2500,
+        prefix: 'reports:',
+        fleetSingleFlight: true,
+      });
+      expect(resolved.domains.get('audit.v2')).toEqual({
+        name: 'audit.v2',
+        ttlMs: 1000,
+        prefix: 'a2|',
+        fleetSingleFlight: true,
+      });
       expect(resolved.domains.size).toBe(7);
     });
 
@@ -191,8 +218,16 @@ describe('resolveCacheOptions', () => {
   describe('rejections name the option', () => {
     it.each<[string, unknown, RegExp]>([
       ['an unknown store', { store: 'disk' }, /"store".*'redis' or 'memory'.*"disk"/],
-      ['a domain prefix covering the reserved tag prefix', { domains: { odd: { ttl: 5, prefix: '_' } } }, /"odd".*"__elile:"/],
-      ['a domain prefix inside the reserved tag prefix', { domains: { odd: { ttl: 5, prefix: '__elile:x' } } }, /"odd".*"__elile:"/],
+      [
+        'a domain prefix covering the reserved tag prefix',
+        { domains: { odd: { ttl: 5, prefix: '_' } } },
+        /"odd".*"__elile:"/,
+      ],
+      [
+        'a domain prefix inside the reserved tag prefix',
+        { domains: { odd: { ttl: 5, prefix: '__elile:x' } } },
+        /"odd".*"__elile:"/,
+      ],
       ['a store of the wrong case', { store: 'Redis' }, /"store"/],
       [
         'a cluster option the module sets (offline queue)',
@@ -272,7 +307,9 @@ describe('resolveCacheOptions', () => {
     });
 
     it('accepts prefixes that merely share a beginning', () => {
-      expect(() => resolveCacheOptions({ domains: { ab: { ttl: 1, prefix: 'ab:' }, ac: { ttl: 1, prefix: 'ac:' } } })).not.toThrow();
+      expect(() =>
+        resolveCacheOptions({ domains: { ab: { ttl: 1, prefix: 'ab:' }, ac: { ttl: 1, prefix: 'ac:' } } }),
+      ).not.toThrow();
     });
 
     it('does not echo a URL that may hold a password', () => {
@@ -316,12 +353,19 @@ describe('resolveCacheOptions: unknown keys', () => {
       'redis.cluster.options',
     ],
     ['a built-in domain', { domains: { org: { tll: 5 } } }, 'domains.org.tll', 'domains.org.ttl'],
-    ['a declared domain', { domains: { reports: { ttl: 5, prefx: 'r:' } } }, 'domains.reports.prefx', 'domains.reports.prefix'],
+    [
+      'a declared domain',
+      { domains: { reports: { ttl: 5, prefx: 'r:' } } },
+      'domains.reports.prefx',
+      'domains.reports.prefix',
+    ],
     ['locks', { locks: { defaultTTL: 5 } }, 'locks.defaultTTL', 'locks.defaultTtl'],
     ['http', { http: { trustForwardedHosts: true } }, 'http.trustForwardedHosts', 'http.trustForwardedHost'],
   ])('at %s', (_label, options, path, suggestion) => {
     it('refuses it, naming its full path', () => {
-      expect(configurationError(options).message).toMatch(new RegExp(`^Unknown CacheModule option "${path.replace(/\./g, '\\.')}"`));
+      expect(configurationError(options).message).toMatch(
+        new RegExp(`^Unknown CacheModule option "${path.replace(/\./g, '\\.')}"`),
+      );
     });
 
     it(suggestion ? `suggests "${suggestion}"` : 'suggests nothing when no known name is close', () => {
@@ -332,7 +376,9 @@ describe('resolveCacheOptions: unknown keys', () => {
   });
 
   it('lists what the level accepts', () => {
-    expect(configurationError({ http: { forwarded: true } }).message).toContain('Known in "http": "trustForwardedHost"');
+    expect(configurationError({ http: { forwarded: true } }).message).toContain(
+      'Known in "http": "trustForwardedHost"',
+    );
   });
 
   it('names every unknown key of a level at once', () => {
@@ -340,7 +386,7 @@ describe('resolveCacheOptions: unknown keys', () => {
     expect(message).toContain('options "tll", "stroe" (did you mean "store"?)');
   });
 
-  it('points options of ioredis put beside the module\'s to redis.ioredis', () => {
+  it("points options of ioredis put beside the module's to redis.ioredis", () => {
     const message = configurationError({ redis: { keepAlive: 1000 } }).message;
     expect(message).toContain('"redis.keepAlive"');
     expect(message).toContain('"redis.ioredis"');
@@ -351,7 +397,9 @@ describe('resolveCacheOptions: unknown keys', () => {
   });
 
   it('refuses a key that an untrusted JSON source sets as __proto__', () => {
-    expect(configurationError(JSON.parse('{"locks": {"__proto__": {"prefix": "x"}}}')).message).toContain('"locks.__proto__"');
+    expect(configurationError(JSON.parse('{"locks": {"__proto__": {"prefix": "x"}}}')).message).toContain(
+      '"locks.__proto__"',
+    );
   });
 
   it('accepts undefined for every known key, as if it were absent', () => {
@@ -405,7 +453,9 @@ describe('resolveCacheOptions: unknown keys', () => {
       }),
     ).not.toThrow();
     expect(() =>
-      resolve({ redis: { cluster: { nodes: [{ host: '127.0.0.1', port: 7000 }], options: { scaleReads: 'slave', madeUp: 1 } } } }),
+      resolve({
+        redis: { cluster: { nodes: [{ host: '127.0.0.1', port: 7000 }], options: { scaleReads: 'slave', madeUp: 1 } } },
+      }),
     ).not.toThrow();
   });
 
@@ -429,7 +479,11 @@ describe('resolveCacheOptions: unknown keys', () => {
 
 describe('resolveCacheOptions: maxDecompressedSize, redis.maxInFlight, http', () => {
   it('takes each of them', () => {
-    const resolved = resolveCacheOptions({ maxDecompressedSize: 1024, redis: { maxInFlight: 1 }, http: { trustForwardedHost: true } });
+    const resolved = resolveCacheOptions({
+      maxDecompressedSize: 1024,
+      redis: { maxInFlight: 1 },
+      http: { trustForwardedHost: true },
+    });
     expect(resolved.maxDecompressedSize).toBe(1024);
     expect(resolved.redis.maxInFlight).toBe(1);
     expect(resolved.http).toEqual({ trustForwardedHost: true });
@@ -442,17 +496,33 @@ describe('resolveCacheOptions: maxDecompressedSize, redis.maxInFlight, http', ()
   });
 
   it.each<[string, unknown, RegExp]>([
-    ['maxDecompressedSize below 1024', { maxDecompressedSize: 1023 }, /"maxDecompressedSize" must be a whole number from 1024 to \d+, got 1023/],
+    [
+      'maxDecompressedSize below 1024',
+      { maxDecompressedSize: 1023 },
+      /"maxDecompressedSize" must be a whole number from 1024 to \d+, got 1023/,
+    ],
     ['maxDecompressedSize of zero', { maxDecompressedSize: 0 }, /"maxDecompressedSize"/],
     ['a fractional maxDecompressedSize', { maxDecompressedSize: 4096.5 }, /"maxDecompressedSize"/],
     ['a string maxDecompressedSize', { maxDecompressedSize: '4096' }, /"maxDecompressedSize".*got "4096"/],
-    ['maxDecompressedSize beyond the largest Buffer', { maxDecompressedSize: bufferConstants.MAX_LENGTH + 1 }, /"maxDecompressedSize"/],
+    [
+      'maxDecompressedSize beyond the largest Buffer',
+      { maxDecompressedSize: bufferConstants.MAX_LENGTH + 1 },
+      /"maxDecompressedSize"/,
+    ],
     ['an infinite maxDecompressedSize', { maxDecompressedSize: Infinity }, /"maxDecompressedSize"/],
-    ['zero redis.maxInFlight', { redis: { maxInFlight: 0 } }, /"redis\.maxInFlight" must be a whole number >= 1, got 0/],
+    [
+      'zero redis.maxInFlight',
+      { redis: { maxInFlight: 0 } },
+      /"redis\.maxInFlight" must be a whole number >= 1, got 0/,
+    ],
     ['fractional redis.maxInFlight', { redis: { maxInFlight: 2.5 } }, /"redis\.maxInFlight"/],
     ['string redis.maxInFlight', { redis: { maxInFlight: '100' } }, /"redis\.maxInFlight"/],
     ['infinite redis.maxInFlight', { redis: { maxInFlight: Infinity } }, /"redis\.maxInFlight"/],
-    ['a string trustForwardedHost', { http: { trustForwardedHost: 'true' } }, /"http\.trustForwardedHost" must be true or false, got "true"/],
+    [
+      'a string trustForwardedHost',
+      { http: { trustForwardedHost: 'true' } },
+      /"http\.trustForwardedHost" must be true or false, got "true"/,
+    ],
     ['a numeric trustForwardedHost', { http: { trustForwardedHost: 1 } }, /"http\.trustForwardedHost"/],
   ])('refuses %s', (_label, options, message) => {
     expect(configurationError(options).message).toMatch(message);
@@ -471,9 +541,12 @@ describe('durationToMs', () => {
     expect(durationToMs(seconds, 'TTL')).toBe(ms);
   });
 
-  it.each([0.0004, 1e-9, Number.MIN_VALUE])('rounds the tiny positive %s s up to 1 ms, not to "no expiry"', (seconds) => {
-    expect(durationToMs(seconds, 'TTL')).toBe(1);
-  });
+  it.each([0.0004, 1e-9, Number.MIN_VALUE])(
+    'rounds the tiny positive %s s up to 1 ms, not to "no expiry"',
+    (seconds) => {
+      expect(durationToMs(seconds, 'TTL')).toBe(1);
+    },
+  );
 
   it.each<[unknown, number]>([
     ['300ms', 300],
@@ -490,12 +563,23 @@ describe('durationToMs', () => {
     expect(durationToMs(duration, 'TTL')).toBe(ms);
   });
 
-  it.each<unknown>(['5', '5 minutes', '5M', '-1s', '0s', 'ms', '1e3ms', { minutes: -1 }, { minutes: '1' }, {}, { minutes: 1, secs: 2 }])(
-    'refuses %p, saying what a duration is',
-    (duration) => {
-      expect(() => durationToMs(duration, 'TTL')).toThrow(/TTL must be a positive duration: seconds as a number, a string such as '300ms'/);
-    },
-  );
+  it.each<unknown>([
+    '5',
+    '5 minutes',
+    '5M',
+    '-1s',
+    '0s',
+    'ms',
+    '1e3ms',
+    { minutes: -1 },
+    { minutes: '1' },
+    {},
+    { minutes: 1, secs: 2 },
+  ])('refuses %p, saying what a duration is', (duration) => {
+    expect(() => durationToMs(duration, 'TTL')).toThrow(
+      /TTL must be a positive duration: seconds as a number, a string such as '300ms'/,
+    );
+  });
 
   it('takes typed durations in module options, validated at boot', () => {
     const resolved = resolveCacheOptions({
@@ -505,14 +589,22 @@ describe('durationToMs', () => {
       locks: { defaultTtl: { minutes: 1 }, defaultWait: '0s' },
     });
     expect(resolved.leaseTtlMs).toBe(15_000);
-    expect(resolved.domains.get('screening')).toMatchObject({ ttlMs: 300_000, l1: { ttlMs: 30_000 }, graceMs: 3_600_000, softTimeoutMs: 200 });
+    expect(resolved.domains.get('screening')).toMatchObject({
+      ttlMs: 300_000,
+      l1: { ttlMs: 30_000 },
+      graceMs: 3_600_000,
+      softTimeoutMs: 200,
+    });
     expect(resolved.redis.readTimeoutMs).toBe(100);
     expect(resolved.locks).toMatchObject({ defaultTtlMs: 60_000, defaultWaitMs: 0 });
-    expect(() => resolveCacheOptions({ domains: { screening: { ttl: '5 min' as never } } })).toThrow(/"domains\.screening\.ttl" must be a positive duration/);
+    expect(() => resolveCacheOptions({ domains: { screening: { ttl: '5 min' as never } } })).toThrow(
+      /"domains\.screening\.ttl" must be a positive duration/,
+    );
   });
 
   it('always returns a whole number of milliseconds', () => {
-    for (const seconds of [0.0015, 1 / 3, 2 / 3, 123.4567]) expect(Number.isInteger(durationToMs(seconds, 'TTL'))).toBe(true);
+    for (const seconds of [0.0015, 1 / 3, 2 / 3, 123.4567])
+      expect(Number.isInteger(durationToMs(seconds, 'TTL'))).toBe(true);
   });
 
   it.each<[string, unknown, string]>([
@@ -561,18 +653,27 @@ describe('resolveCacheOptions: near cache, refresh-ahead and fleet single flight
     ['an unknown setting', { size: 5 }, /domains\.screening\.l1\.size.*maxEntries/],
     ['zero entries', { maxEntries: 0 }, /domains\.screening\.l1\.maxEntries/],
     ['a negative TTL', { ttl: -1 }, /domains\.screening\.l1\.ttl/],
-    ['more entries than lru-cache can index', { maxEntries: 2 ** 32 }, /domains\.screening\.l1\.maxEntries.*1 to 10000000/],
+    [
+      'more entries than lru-cache can index',
+      { maxEntries: 2 ** 32 },
+      /domains\.screening\.l1\.maxEntries.*1 to 10000000/,
+    ],
   ])('refuses an l1 that is %s', (_what, l1, message) => {
     expect(() => resolveCacheOptions({ domains: { screening: { l1: l1 as never } } })).toThrow(message);
   });
 
   it.each([0, 1, -0.2, 1.5, NaN, '0.8'])('refuses refreshAhead %p', (ratio) => {
-    expect(() => resolveCacheOptions({ domains: { screening: { refreshAhead: ratio as number } } })).toThrow(/refreshAhead.*above 0 and below 1/);
+    expect(() => resolveCacheOptions({ domains: { screening: { refreshAhead: ratio as number } } })).toThrow(
+      /refreshAhead.*above 0 and below 1/,
+    );
   });
 
   it('refuses a near cache on a Redis Cluster, naming the domain', () => {
     expect(() =>
-      resolveCacheOptions({ redis: { cluster: { nodes: [{ host: '127.0.0.1', port: 7000 }] } }, domains: { org: { l1: true } } }),
+      resolveCacheOptions({
+        redis: { cluster: { nodes: [{ host: '127.0.0.1', port: 7000 }] } },
+        domains: { org: { l1: true } },
+      }),
     ).toThrow(/"org".*near cache.*Cluster/);
   });
 

@@ -15,7 +15,13 @@ function refusal(warming: unknown): string {
 
 describe('warming options', () => {
   it('default to a background warm-up, 4 batches in flight, ±10 % TTL jitter, skipping when another instance warms', () => {
-    expect(resolveCacheOptions().warming).toEqual({ await: false, concurrency: 4, failOnError: false, jitter: 0.1, fleet: 'skip' });
+    expect(resolveCacheOptions().warming).toEqual({
+      await: false,
+      concurrency: 4,
+      failOnError: false,
+      jitter: 0.1,
+      fleet: 'skip',
+    });
   });
 
   it('take every setting', () => {

@@ -53,7 +53,12 @@ describe('ConnectionBreaker', () => {
     expect(breaker.status.state).toBe('closed');
     expect(breaker.allowsCommands()).toBe(true);
     await fail(1);
-    expect(breaker.status).toEqual({ state: 'open', opened: 1, refused: 0, transitions: { open: 1, 'half-open': 0, closed: 0 } });
+    expect(breaker.status).toEqual({
+      state: 'open',
+      opened: 1,
+      refused: 0,
+      transitions: { open: 1, 'half-open': 0, closed: 0 },
+    });
     expect(breaker.allowsCommands()).toBe(false);
     expect(breaker.status.refused).toBe(1);
     expect(events).toEqual(['opened: Redis did not answer "get" within 250 ms']);

@@ -3,11 +3,7 @@ import type { Redis } from 'ioredis';
 import { CacheConfigurationError, type RedisConnectionOptions } from '@elile/cache';
 import { redact } from '../../../libs/cache/src/cache.messages';
 import { resolveCacheOptions, type ResolvedRedisOptions } from '../../../libs/cache/src/options/resolve-options';
-import {
-  connectionSecrets,
-  describeTarget,
-  parseRedisUrl,
-} from '../../../libs/cache/src/redis/connection-secrets';
+import { connectionSecrets, describeTarget, parseRedisUrl } from '../../../libs/cache/src/redis/connection-secrets';
 import { createRedisConnection, type RedisConnection } from '../../../libs/cache/src/redis/redis-connection.factory';
 import { everythingIn, passwordPiecesIn } from '../../support/secret-leaks';
 
@@ -123,14 +119,7 @@ describe('describeTarget and connectionSecrets', () => {
       }),
     );
     expect(secrets).toEqual(
-      expect.arrayContaining([
-        'url@pass',
-        'url%40pass',
-        'query-pass',
-        'option-pass',
-        'io-pass',
-        'io-sentinel',
-      ]),
+      expect.arrayContaining(['url@pass', 'url%40pass', 'query-pass', 'option-pass', 'io-pass', 'io-sentinel']),
     );
   });
 

@@ -11,14 +11,7 @@
  * - `other`: anything else (e.g. a decorator that could not build a key).
  */
 export type CacheErrorKind =
-  | 'timeout'
-  | 'unavailable'
-  | 'circuitOpen'
-  | 'overloaded'
-  | 'command'
-  | 'serialization'
-  | 'corruptEntry'
-  | 'other';
+  'timeout' | 'unavailable' | 'circuitOpen' | 'overloaded' | 'command' | 'serialization' | 'corruptEntry' | 'other';
 
 /** The kinds a failure's own error tells; `corruptEntry` is known from where it happens, `other` by elimination. */
 export type ClassifiedErrorKind = Exclude<CacheErrorKind, 'corruptEntry' | 'other'>;

@@ -122,7 +122,6 @@ const MISS = Symbol('elile.cache.miss');
 /** Covers the round trip between starting a load and its lease's TTL starting in Redis. */
 const LEASE_EXPIRY_MARGIN_MS = 100;
 
-
 /**
  * The cache of one domain (`screening`, `subject`, …): its keys are `namespace + prefix + key`
  * and its entries live for the domain's TTL unless a call says otherwise. TTLs are in seconds.
@@ -461,7 +460,9 @@ export class CacheService<T = unknown> {
     try {
       values = await Promise.resolve().then(() => load(leased.map(({ key }) => key)));
       if (!Array.isArray(values) || values.length !== leased.length) {
-        throw new CacheArgumentError(warmingMessages.misalignedValues(leased.length, Array.isArray(values) ? values.length : describe(values)));
+        throw new CacheArgumentError(
+          warmingMessages.misalignedValues(leased.length, Array.isArray(values) ? values.length : describe(values)),
+        );
       }
     } catch (error) {
       await Promise.all(leased.map(({ fullKey, lease }) => this.releaseLease(fullKey, lease)));
@@ -529,7 +530,9 @@ export class CacheService<T = unknown> {
         watches[r]?.dispose();
         return;
       }
-      values[i] = this.near ? this.keepNear(fullKeys[i], value, entry!, this.entries.timingOf(entry!), watches[r]) : value;
+      values[i] = this.near
+        ? this.keepNear(fullKeys[i], value, entry!, this.entries.timingOf(entry!), watches[r])
+        : value;
     });
     return values;
   }
@@ -543,7 +546,11 @@ export class CacheService<T = unknown> {
   async setMany(entries: ReadonlyArray<CacheEntry<T>>): Promise<boolean> {
     const encoded = entries.map(({ key, value, ttl }) => {
       const ttlMs = this.ttlMs(ttl);
-      return { key: this.fullKey(key), ttlMs: this.failSafe.storedTtlMs(ttlMs), value: this.entries.encode(value, ttlMs) };
+      return {
+        key: this.fullKey(key),
+        ttlMs: this.failSafe.storedTtlMs(ttlMs),
+        value: this.entries.encode(value, ttlMs),
+      };
     });
     this.writing(encoded.map(({ key }) => key));
     try {
@@ -761,7 +768,8 @@ export class CacheService<T = unknown> {
   /** Decodes a read and counts it as a hit or a miss; an entry past its TTL (fail-safe) is a miss. */
   private decodeRead(fullKey: string, entry: Buffer | null | undefined): T | typeof MISS {
     let value = entry == null ? MISS : this.decode(fullKey, entry);
-    if (value !== MISS && this.failSafe.graceMs > 0 && this.failSafe.isStale(this.entries.timingOf(entry!))) value = MISS;
+    if (value !== MISS && this.failSafe.graceMs > 0 && this.failSafe.isStale(this.entries.timingOf(entry!)))
+      value = MISS;
     if (value === MISS) this.counters.misses++;
     else this.counters.hits++;
     return value;
@@ -787,7 +795,13 @@ export class CacheService<T = unknown> {
     return this.near ? this.coherence?.watches.watch(fullKey) : undefined;
   }
 
-  private keepNear(fullKey: string, value: T, entry: Buffer, timing: EntryTiming | undefined, watch: KeyWatch | undefined): T {
+  private keepNear(
+    fullKey: string,
+    value: T,
+    entry: Buffer,
+    timing: EntryTiming | undefined,
+    watch: KeyWatch | undefined,
+  ): T {
     try {
       return this.near!.keep(fullKey, value, entry, timing, watch);
     } finally {
@@ -823,7 +837,13 @@ export class CacheService<T = unknown> {
    * fleet refreshes), it loads and replaces the entry only if the entry is still the one it read
    * — a write, delete or invalidation meanwhile wins, as it does against a fill.
    */
-  private refreshLater(fullKey: string, loader: () => T | Promise<T>, ttlMs: number, ratio: number, options: GetOrSetOptions<T>): void {
+  private refreshLater(
+    fullKey: string,
+    loader: () => T | Promise<T>,
+    ttlMs: number,
+    ratio: number,
+    options: GetOrSetOptions<T>,
+  ): void {
     this.refreshes.start(fullKey, async () => {
       const leaseKey = `${this.tagPrefix}refresh:${fullKey}`;
       const lease = this.entries.newLease();
@@ -850,7 +870,8 @@ export class CacheService<T = unknown> {
           const bytes = this.entries.encode(value, ttlMs);
           this.writing([fullKey]);
           const storedTtlMs = this.failSafe.storedTtlMs(ttlMs);
-          if (await this.store.replaceIf(fullKey, current, bytes, storedTtlMs, tags && { ...tags, leaseKey })) this.counters.refreshes++;
+          if (await this.store.replaceIf(fullKey, current, bytes, storedTtlMs, tags && { ...tags, leaseKey }))
+            this.counters.refreshes++;
           else this.counters.staleFillsDiscarded++;
         } finally {
           await this.releaseLease(leaseKey, lease);

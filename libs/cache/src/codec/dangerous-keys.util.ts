@@ -63,7 +63,12 @@ export function dangerousKeyIn(value: unknown, ancestors = new Set<unknown>()): 
   }
   ancestors.add(value);
   try {
-    const members = value instanceof Map ? [...value.keys(), ...value.values()] : value instanceof Set || Array.isArray(value) ? [...value] : undefined;
+    const members =
+      value instanceof Map
+        ? [...value.keys(), ...value.values()]
+        : value instanceof Set || Array.isArray(value)
+          ? [...value]
+          : undefined;
     if (members) {
       for (const member of members) {
         const found = dangerousKeyIn(member, ancestors);

@@ -120,7 +120,8 @@ export class EntryCodec {
 
   /** The timing a value entry records, or undefined when it records none (or is no value). */
   timingOf(entry: Buffer): EntryTiming | undefined {
-    if (entry.length < HEADER_LENGTH + TIMING_LENGTH || !(entry[2] & FLAG_TIMED) || entry[1] === LEASE_ID) return undefined;
+    if (entry.length < HEADER_LENGTH + TIMING_LENGTH || !(entry[2] & FLAG_TIMED) || entry[1] === LEASE_ID)
+      return undefined;
     return { expiresAt: entry.readUIntBE(HEADER_LENGTH, 6), ttlMs: entry.readUInt32BE(HEADER_LENGTH + 6) };
   }
 

@@ -34,7 +34,8 @@ export class JsonCodec implements CacheCodec {
 function rejectNonJson(this: unknown, key: string, value: unknown): unknown {
   // `this[key]` is the value before toJSON ran, so a Date is still a Date here.
   const original = (this as Record<string, unknown>)[key];
-  if (DANGEROUS_KEYS.has(key) && !Array.isArray(this)) throw new CacheSerializationError(codecMessages.dangerousKey(key));
+  if (DANGEROUS_KEYS.has(key) && !Array.isArray(this))
+    throw new CacheSerializationError(codecMessages.dangerousKey(key));
   // A property holding `undefined` is dropped, which reads the same; anywhere else it would change.
   if (original === undefined && key !== '' && !Array.isArray(this)) return value;
   const kind = nonJsonKind(original);

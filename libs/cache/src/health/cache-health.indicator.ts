@@ -49,7 +49,10 @@ export class CacheHealthIndicator {
    * The health of the cache's Redis under `key`.
    * @throws CacheArgumentError for a timeout that is not a positive number of seconds.
    */
-  async isHealthy<const Key extends string>(key: Key, options: CacheHealthCheckOptions = {}): Promise<HealthIndicatorResult<Key>> {
+  async isHealthy<const Key extends string>(
+    key: Key,
+    options: CacheHealthCheckOptions = {},
+  ): Promise<HealthIndicatorResult<Key>> {
     const timeoutMs = durationToMs(options.timeout ?? DEFAULT_TIMEOUT_SECONDS, 'Cache health check timeout');
     const indicator = this.indicators.check(key);
     const breaker = this.redis.breakerStatus().state;

@@ -68,8 +68,12 @@ export class AdviceExplorer implements OnModuleInit {
     const info = { className, methodName: name, undecorated, returnsObservable: returnType?.name === 'Observable' };
     const lockSpecs = specs.filter((spec) => spec.kind === 'lock');
     const cacheSpecs = specs.filter((spec) => spec.kind !== 'lock');
-    const locked = lockSpecs.length ? createLockAdvice({ ...info, original: undecorated }, lockSpecs, this.locks) : undecorated;
-    return cacheSpecs.length ? createCacheAdvice({ ...info, original: locked }, cacheSpecs, this.registry, this.options.http) : locked;
+    const locked = lockSpecs.length
+      ? createLockAdvice({ ...info, original: undecorated }, lockSpecs, this.locks)
+      : undecorated;
+    return cacheSpecs.length
+      ? createCacheAdvice({ ...info, original: locked }, cacheSpecs, this.registry, this.options.http)
+      : locked;
   }
 }
 
@@ -106,7 +110,11 @@ interface DecoratedMethod {
  */
 function decoratedMethods(prototype: object): DecoratedMethod[] {
   const found: DecoratedMethod[] = [];
-  for (let owner: object | null = prototype; owner && owner !== Object.prototype; owner = Object.getPrototypeOf(owner)) {
+  for (
+    let owner: object | null = prototype;
+    owner && owner !== Object.prototype;
+    owner = Object.getPrototypeOf(owner)
+  ) {
     const className = (owner.constructor as { name?: string } | undefined)?.name ?? 'anonymous';
     for (const name of Object.getOwnPropertyNames(owner)) {
       const dispatcher = dispatcherOf(Object.getOwnPropertyDescriptor(owner, name)?.value);

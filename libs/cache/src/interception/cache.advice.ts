@@ -63,7 +63,9 @@ export function createCacheAdvice(
   const before = evictions.filter(({ options }) => options.beforeInvocation);
   const after = evictions.filter(({ options }) => !options.beforeInvocation);
   // Observable methods are cached as the list of their values; `unless` and `tags` see the last.
-  const resultOf = method.returnsObservable ? (values: unknown) => (values as unknown[]).at(-1) : (value: unknown) => value;
+  const resultOf = method.returnsObservable
+    ? (values: unknown) => (values as unknown[]).at(-1)
+    : (value: unknown) => value;
 
   const invoke = async (self: unknown, args: unknown[]): Promise<unknown> => {
     // Outside the HTTP call: decorated methods the handler calls are plain service calls.
@@ -193,12 +195,17 @@ function validate(
     if (options.ttl !== undefined) durationToMs(options.ttl, `${where}: ttl`, CacheConfigurationError);
   }
   const { refreshAhead, wait } = cacheable?.options ?? {};
-  if (refreshAhead !== undefined && refreshAhead !== false && !(typeof refreshAhead === 'number' && refreshAhead > 0 && refreshAhead < 1)) {
+  if (
+    refreshAhead !== undefined &&
+    refreshAhead !== false &&
+    !(typeof refreshAhead === 'number' && refreshAhead > 0 && refreshAhead < 1)
+  ) {
     throw new CacheConfigurationError(nearMessages.badRefreshAhead(`${where}: refreshAhead`, describe(refreshAhead)));
   }
   if (wait !== undefined) waitToMs(wait, `${where}: "wait"`, CacheConfigurationError);
   for (const { options } of puts) {
-    if (typeof options.key !== 'function') throw new CacheConfigurationError(`${where}: @CachePut needs a key function`);
+    if (typeof options.key !== 'function')
+      throw new CacheConfigurationError(`${where}: @CachePut needs a key function`);
   }
   for (const { options } of evictions) {
     if (!options.key && !options.keys && !options.tags && !options.allEntries) {

@@ -49,15 +49,22 @@ export class LockInterceptor implements NestInterceptor {
     });
   }
 
-  private retryLater(context: ExecutionContext, error: LockUnavailableError | CacheUnavailableError | CacheTimeoutError) {
-    const response = context.switchToHttp().getResponse<{ setHeader?(name: string, value: string): void; header?(name: string, value: string): void }>();
+  private retryLater(
+    context: ExecutionContext,
+    error: LockUnavailableError | CacheUnavailableError | CacheTimeoutError,
+  ) {
+    const response = context
+      .switchToHttp()
+      .getResponse<{ setHeader?(name: string, value: string): void; header?(name: string, value: string): void }>();
     // Express's response, or Fastify's reply.
     if (typeof response.setHeader === 'function') response.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     else response.header?.('Retry-After', String(RETRY_AFTER_SECONDS));
     return this.unavailable(error);
   }
 
-  protected unavailable(_error: LockUnavailableError | CacheUnavailableError | CacheTimeoutError): ServiceUnavailableException {
+  protected unavailable(
+    _error: LockUnavailableError | CacheUnavailableError | CacheTimeoutError,
+  ): ServiceUnavailableException {
     return new ServiceUnavailableException({
       statusCode: 503,
       error: 'Service Unavailable',
@@ -68,5 +75,9 @@ export class LockInterceptor implements NestInterceptor {
 
 /** A lock that could not be asked for, as opposed to one somebody holds. */
 function isUnreachable(error: unknown): error is LockUnavailableError | CacheUnavailableError | CacheTimeoutError {
-  return error instanceof LockUnavailableError || error instanceof CacheUnavailableError || error instanceof CacheTimeoutError;
+  return (
+    error instanceof LockUnavailableError ||
+    error instanceof CacheUnavailableError ||
+    error instanceof CacheTimeoutError
+  );
 }

@@ -40,9 +40,13 @@ export function recordAdvice(
   spec: AdviceSpec,
 ): void {
   if (typeof descriptor.value !== 'function') {
-    throw new CacheConfigurationError(`@${decorator} can only decorate methods (${describeMember(target, propertyKey)})`);
+    throw new CacheConfigurationError(
+      `@${decorator} can only decorate methods (${describeMember(target, propertyKey)})`,
+    );
   }
-  const dispatcher = isDispatcher(descriptor.value) ? descriptor.value : createDispatcher(descriptor.value, propertyKey);
+  const dispatcher = isDispatcher(descriptor.value)
+    ? descriptor.value
+    : createDispatcher(descriptor.value, propertyKey);
   dispatcher[SPECS].push(spec);
   descriptor.value = dispatcher;
 }
@@ -100,10 +104,12 @@ function createDispatcher(original: Method, propertyKey: string | symbol): Dispa
     if (dispatcher[SPECS].some((spec) => spec.kind === 'lock')) {
       // Running a locked method without its lock would be silently wrong; refuse instead (as a
       // rejection: a locked method is asynchronous).
-      return Promise.reject(new CacheConfigurationError(
-        `${describeMember(this ?? {}, propertyKey)} carries @WithLock but was not prepared by CacheModule: ` +
-          `call it on the instance Nest created (not one made with "new"), in an application that imports CacheModule`,
-      ));
+      return Promise.reject(
+        new CacheConfigurationError(
+          `${describeMember(this ?? {}, propertyKey)} carries @WithLock but was not prepared by CacheModule: ` +
+            `call it on the instance Nest created (not one made with "new"), in an application that imports CacheModule`,
+        ),
+      );
     }
     return original.apply(this, args);
   } as Dispatcher;

@@ -49,7 +49,11 @@ function encodeObject(value: object, ancestors: Set<object>): string {
       const entries = [...value].map(([k, v]) => `${encodeStable(k, ancestors)}=>${encodeStable(v, ancestors)}`);
       return `M{${entries.sort().join(',')}}`;
     }
-    if (value instanceof Set) return `S{${[...value].map((item) => encodeStable(item, ancestors)).sort().join(',')}}`;
+    if (value instanceof Set)
+      return `S{${[...value]
+        .map((item) => encodeStable(item, ancestors))
+        .sort()
+        .join(',')}}`;
     const prototype = Object.getPrototypeOf(value);
     if (prototype !== Object.prototype && prototype !== null) {
       // A class instance may keep its state where enumeration does not see it (#private fields,

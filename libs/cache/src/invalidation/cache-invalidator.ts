@@ -135,7 +135,9 @@ export class CacheInvalidator {
 
   /** What `invalidateScreening(id)` removes. */
   protected screeningParts(id: string, options?: InvalidationRuleOptions): InvalidationPart[] {
-    return [{ domain: 'screening', keys: [id], tags: [invalidationTags.screening(id)], patterns: derivedKeys(id, options) }];
+    return [
+      { domain: 'screening', keys: [id], tags: [invalidationTags.screening(id)], patterns: derivedKeys(id, options) },
+    ];
   }
 
   /** What `invalidateSubject(id)` removes. */
@@ -165,7 +167,9 @@ export class CacheInvalidator {
     const calls = [...work.entries()].flatMap(([domain, { cache, keys, tags, patterns }]) => [
       ...(keys.size ? [attempt({ domain, keys: [...keys] }, () => cache.deleteMany([...keys]))] : []),
       ...(tags.size ? [attempt({ domain, tags: [...tags] }, () => cache.invalidateTags([...tags]))] : []),
-      ...[...patterns].map((pattern) => attempt({ domain, patterns: [pattern] }, () => cache.invalidatePattern(pattern))),
+      ...[...patterns].map((pattern) =>
+        attempt({ domain, patterns: [pattern] }, () => cache.invalidatePattern(pattern)),
+      ),
     ]);
     const outcomes = await Promise.all(calls);
     const failures = outcomes.filter((outcome): outcome is InvalidationFailure => typeof outcome !== 'number');
@@ -191,7 +195,8 @@ export class CacheInvalidator {
         entry.keys.add(key);
       }
       for (const tag of tags) {
-        if (typeof tag !== 'string' || tag === '') throw new CacheArgumentError(invalidationMessages.badTag(describe(tag)));
+        if (typeof tag !== 'string' || tag === '')
+          throw new CacheArgumentError(invalidationMessages.badTag(describe(tag)));
         entry.tags.add(tag);
       }
       for (const pattern of patterns) entry.patterns.add(pattern);

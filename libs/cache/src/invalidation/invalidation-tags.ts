@@ -14,7 +14,8 @@ const KIND = /^[A-Za-z0-9_.-]+$/;
  * @example invalidationTag('ruleset', 'fcra-2026') // 'ruleset:fcra-2026'
  */
 export function invalidationTag(kind: string, id: string): string {
-  if (typeof kind !== 'string' || !KIND.test(kind)) throw new CacheArgumentError(invalidationMessages.badTagKind(describe(kind)));
+  if (typeof kind !== 'string' || !KIND.test(kind))
+    throw new CacheArgumentError(invalidationMessages.badTagKind(describe(kind)));
   if (typeof id !== 'string' || id === '') throw new CacheArgumentError(invalidationMessages.badId(describe(id)));
   return `${kind}:${id}`;
 }

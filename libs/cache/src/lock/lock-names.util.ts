@@ -25,7 +25,9 @@ export interface LockNames {
  */
 export function lockNames(namespace: string, prefix: string, key: string): LockNames {
   if (typeof key !== 'string' || key.length === 0) {
-    throw new CacheArgumentError(`Lock keys must be non-empty strings, got ${key === '' ? 'an empty string' : typeof key}`);
+    throw new CacheArgumentError(
+      `Lock keys must be non-empty strings, got ${key === '' ? 'an empty string' : typeof key}`,
+    );
   }
   const lock = `${namespace}${prefix}{${key.replace(/[%}]/g, (c) => (c === '%' ? '%25' : '%7D'))}}`;
   return { key, lock, fence: `${lock}:fence`, channel: `${lock}:released` };

@@ -79,7 +79,8 @@ export class RedisLockBackend implements LockBackend {
   async evictionPolicies(): Promise<string[]> {
     const connection = this.client.connection;
     // Every master holds lock keys in a cluster; CONFIG is per server.
-    const servers: RedisConnection[] = 'nodes' in connection && connection.isCluster ? connection.nodes('master') : [connection];
+    const servers: RedisConnection[] =
+      'nodes' in connection && connection.isCluster ? connection.nodes('master') : [connection];
     const policies: string[] = [];
     for (const server of servers) {
       const reply = (await this.client.run('config', () => server.config('GET', 'maxmemory-policy'))) as string[];

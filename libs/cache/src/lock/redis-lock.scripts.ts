@@ -63,7 +63,13 @@ return 1`;
 
 /** The commands `defineLockScripts` adds to a connection. */
 export interface LockScriptCommands {
-  elileLockAcquire(lock: string, fence: string, owner: string, ttlMs: number, retentionMs: number): Promise<[number, number]>;
+  elileLockAcquire(
+    lock: string,
+    fence: string,
+    owner: string,
+    ttlMs: number,
+    retentionMs: number,
+  ): Promise<[number, number]>;
   elileLockExtend(lock: string, owner: string, ttlMs: number): Promise<number>;
   elileLockRelease(lock: string, owner: string, channel: string): Promise<number>;
 }

@@ -39,7 +39,8 @@ export class CacheMetrics implements OnModuleInit, OnApplicationShutdown {
    *   would refuse the first duplicate name, with the others registered already.
    */
   onModuleInit(): void {
-    if (this.registry.getSingleMetric('elile_cache_hits_total')) throw new CacheConfigurationError(metricsMessages.registryTaken());
+    if (this.registry.getSingleMetric('elile_cache_hits_total'))
+      throw new CacheConfigurationError(metricsMessages.registryTaken());
     const stats = registerStatsMetrics(this.registry, { caches: this.caches, locks: this.locks, redis: this.redis });
     const channels = registerChannelMetrics(this.registry);
     this.names = [...stats, ...channels.names];

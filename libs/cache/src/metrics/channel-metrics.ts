@@ -44,10 +44,7 @@ export function registerChannelMetrics(registry: Registry): ChannelMetrics {
     }),
   ];
   return {
-    names: [
-      'elile_cache_loader_duration_seconds',
-      'elile_cache_lock_wait_seconds',
-    ],
+    names: ['elile_cache_loader_duration_seconds', 'elile_cache_lock_wait_seconds'],
     unsubscribe: () => stops.forEach((stop) => stop()),
   };
 }

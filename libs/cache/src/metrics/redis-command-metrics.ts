@@ -32,7 +32,10 @@ export interface RedisCommandMetrics {
  * of the process talking to the same server. `connection` is undefined in memory store mode:
  * nothing is counted.
  */
-export function registerRedisCommandMetrics(registry: Registry, connection: RedisConnection | undefined): RedisCommandMetrics {
+export function registerRedisCommandMetrics(
+  registry: Registry,
+  connection: RedisConnection | undefined,
+): RedisCommandMetrics {
   const name = 'elile_cache_redis_command_duration_seconds';
   const duration = new Histogram({
     name,
@@ -44,7 +47,8 @@ export function registerRedisCommandMetrics(registry: Registry, connection: Redi
   if (!connection) return { name, unsubscribe: () => undefined };
   const isModuleServer = serverMatcher(connection);
   const unsubscribe = onTimedCall<CommandContext>(IOREDIS_COMMAND_CHANNEL, ({ context, seconds, failed }) => {
-    if (isModuleServer(context)) duration.observe({ command: context.command, outcome: failed ? 'error' : 'ok' }, seconds);
+    if (isModuleServer(context))
+      duration.observe({ command: context.command, outcome: failed ? 'error' : 'ok' }, seconds);
   });
   return { name, unsubscribe };
 }

@@ -11,7 +11,14 @@ import type { RedisClient } from '../redis/redis.client';
  * The fields of `stats()` that are not a counter of their own: a ratio (PromQL computes it from
  * the counters), and `errors` with the kinds of it that `stats()` also counts apart.
  */
-export const NOT_DOMAIN_COUNTERS = ['hitRatio', 'errors', 'errorsByKind', 'overloaded', 'circuitOpen', 'corruptEntries'] as const;
+export const NOT_DOMAIN_COUNTERS = [
+  'hitRatio',
+  'errors',
+  'errorsByKind',
+  'overloaded',
+  'circuitOpen',
+  'corruptEntries',
+] as const;
 
 type DomainCounterField = Exclude<keyof CacheStats, (typeof NOT_DOMAIN_COUNTERS)[number]>;
 
@@ -21,11 +28,19 @@ type DomainCounterField = Exclude<keyof CacheStats, (typeof NOT_DOMAIN_COUNTERS)
  */
 export const DOMAIN_COUNTERS: ReadonlyArray<readonly [name: string, field: DomainCounterField, help: string]> = [
   ['elile_cache_hits_total', 'hits', 'Reads answered from the cache (near cache included)'],
-  ['elile_cache_misses_total', 'misses', 'Reads that found nothing usable (absent, expired, being filled, undecodable)'],
+  [
+    'elile_cache_misses_total',
+    'misses',
+    'Reads that found nothing usable (absent, expired, being filled, undecodable)',
+  ],
   ['elile_cache_l1_hits_total', 'l1Hits', 'Reads answered by the near cache of this process (also in hits)'],
   ['elile_cache_l1_misses_total', 'l1Misses', 'Near-cache lookups that went on to the store'],
   ['elile_cache_l1_evictions_total', 'l1Evictions', 'Near-cache entries dropped to stay within l1.maxEntries'],
-  ['elile_cache_l1_invalidations_total', 'l1Invalidations', 'Near-cache entries dropped because their key changed somewhere'],
+  [
+    'elile_cache_l1_invalidations_total',
+    'l1Invalidations',
+    'Near-cache entries dropped because their key changed somewhere',
+  ],
   ['elile_cache_sets_total', 'sets', 'Entries written by set and setMany (fills of getOrSet are loads)'],
   ['elile_cache_deletes_total', 'deletes', 'Keys given to delete and deleteMany calls that succeeded'],
   [
@@ -35,9 +50,17 @@ export const DOMAIN_COUNTERS: ReadonlyArray<readonly [name: string, field: Domai
   ],
   ['elile_cache_loads_total', 'loads', 'Loader runs'],
   ['elile_cache_stale_served_total', 'staleServed', 'Stale values served within grace (fail-safe)'],
-  ['elile_cache_stale_fills_discarded_total', 'staleFillsDiscarded', 'Loaded values not stored because the key changed while loading'],
+  [
+    'elile_cache_stale_fills_discarded_total',
+    'staleFillsDiscarded',
+    'Loaded values not stored because the key changed while loading',
+  ],
   ['elile_cache_fleet_waits_total', 'fleetWaits', "Misses served by another instance's load of the key"],
-  ['elile_cache_fleet_wait_timeouts_total', 'fleetWaitTimeouts', "Misses that waited for another instance's load in vain"],
+  [
+    'elile_cache_fleet_wait_timeouts_total',
+    'fleetWaitTimeouts',
+    "Misses that waited for another instance's load in vain",
+  ],
   ['elile_cache_refreshes_total', 'refreshes', 'Entries refreshed ahead of their expiry'],
   ['elile_cache_refresh_errors_total', 'refreshErrors', 'Refreshes ahead of expiry whose loader failed'],
   ['elile_cache_warming_errors_total', 'warmingErrors', 'Entries warming could not preload'],
@@ -55,11 +78,17 @@ const KIND_LABELS: Readonly<Record<CacheErrorKind, string>> = {
   other: 'other',
 };
 
-const LOCK_COUNTERS: ReadonlyArray<readonly [name: string, field: Exclude<keyof LockStats, 'contendedWaitSeconds'>, help: string]> = [
+const LOCK_COUNTERS: ReadonlyArray<
+  readonly [name: string, field: Exclude<keyof LockStats, 'contendedWaitSeconds'>, help: string]
+> = [
   ['elile_cache_lock_acquired_total', 'acquired', 'Locks acquired (acquire, using, tryAcquire)'],
   ['elile_cache_lock_not_acquired_total', 'notAcquired', 'Acquisitions refused because another owner held the lock'],
   ['elile_cache_lock_contended_total', 'contended', 'Acquisitions that waited for another owner first'],
-  ['elile_cache_lock_lost_total', 'lost', 'Held locks lost before their release (expired, extension refused or failed)'],
+  [
+    'elile_cache_lock_lost_total',
+    'lost',
+    'Held locks lost before their release (expired, extension refused or failed)',
+  ],
   ['elile_cache_lock_extended_total', 'extended', 'Successful lock extensions'],
 ];
 
@@ -79,7 +108,12 @@ export interface StatsSources {
  */
 export function registerStatsMetrics(registry: Registry, { caches, locks, redis }: StatsSources): string[] {
   const names: string[] = [];
-  const counter = (name: string, help: string, labelNames: string[], values: () => Iterable<[Record<string, string>, number]>) => {
+  const counter = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    values: () => Iterable<[Record<string, string>, number]>,
+  ) => {
     const metric: Counter<string> = new Counter({
       name,
       help,
@@ -97,21 +131,28 @@ export function registerStatsMetrics(registry: Registry, { caches, locks, redis 
   for (const [name, field, help] of DOMAIN_COUNTERS) {
     counter(name, help, ['domain'], () => domainStats().map(([domain, stats]) => [{ domain }, stats[field]]));
   }
-  counter('elile_cache_errors_total', 'Cache operations that failed, by kind (the caller got a miss or its loader)', ['domain', 'kind'], () =>
-    domainStats().flatMap(([domain, stats]) =>
-      Object.entries(stats.errorsByKind).map(([kind, count]): [Record<string, string>, number] => [
-        { domain, kind: KIND_LABELS[kind as CacheErrorKind] },
-        count,
-      ]),
-    ),
+  counter(
+    'elile_cache_errors_total',
+    'Cache operations that failed, by kind (the caller got a miss or its loader)',
+    ['domain', 'kind'],
+    () =>
+      domainStats().flatMap(([domain, stats]) =>
+        Object.entries(stats.errorsByKind).map(([kind, count]): [Record<string, string>, number] => [
+          { domain, kind: KIND_LABELS[kind as CacheErrorKind] },
+          count,
+        ]),
+      ),
   );
   for (const [name, field, help] of LOCK_COUNTERS) counter(name, help, [], () => [[{}, locks.stats()[field]]]);
   counter('elile_cache_breaker_transitions_total', 'Circuit breaker state changes, by the state entered', ['to'], () =>
     Object.entries(redis.breakerStatus().transitions).map(([to, count]) => [{ to }, count]),
   );
-  counter('elile_cache_breaker_refused_total', 'Redis commands the open circuit breaker refused without sending', [], () => [
-    [{}, redis.breakerStatus().refused],
-  ]);
+  counter(
+    'elile_cache_breaker_refused_total',
+    'Redis commands the open circuit breaker refused without sending',
+    [],
+    () => [[{}, redis.breakerStatus().refused]],
+  );
 
   const state: Gauge<string> = new Gauge({
     name: 'elile_cache_breaker_state',

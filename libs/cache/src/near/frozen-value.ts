@@ -3,7 +3,9 @@ const MAX_FREEZE_DEPTH = 64;
 
 // A TypeError, as changing a frozen object throws in strict mode: one kind of error for one mistake.
 const refuse = (what: string) => (): never => {
-  throw new TypeError(`Cannot change this ${what}: it was read from a near-cached domain, where values are shared and immutable (change a copy)`);
+  throw new TypeError(
+    `Cannot change this ${what}: it was read from a near-cached domain, where values are shared and immutable (change a copy)`,
+  );
 };
 
 /** Own, non-enumerable methods that shadow the mutating ones of the prototype. */

@@ -92,7 +92,11 @@ export class NearCache<T> {
     else this.counters.l1Hits++;
     // Decoded from a copy: a decoded Buffer is a view of the bytes it came from, and a caller
     // writing into it would change what the next hit decodes.
-    return { value: entry.bytes ? this.decode(Buffer.from(entry.bytes)) : (entry.frozen as T), timing: entry.timing, stale };
+    return {
+      value: entry.bytes ? this.decode(Buffer.from(entry.bytes)) : (entry.frozen as T),
+      timing: entry.timing,
+      stale,
+    };
   }
 
   /**

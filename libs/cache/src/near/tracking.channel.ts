@@ -79,7 +79,9 @@ export class TrackingChannel implements InvalidationChannel {
       this.arming = this.arm(connection);
     });
     connection.on('close', () => this.down(nearMessages.connectionClosed()));
-    connection.on('error', (error: unknown) => this.log.warn('error', nearMessages.channelDown(this.client.describeError(error))));
+    connection.on('error', (error: unknown) =>
+      this.log.warn('error', nearMessages.channelDown(this.client.describeError(error))),
+    );
     connection.on('messageBuffer', (channel: Buffer, message: Buffer | Buffer[] | null) => {
       if (channel.toString() === INVALIDATIONS) this.deliver(message);
     });

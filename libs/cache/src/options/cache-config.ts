@@ -36,7 +36,8 @@ function configPackage(): typeof import('@nestjs/config') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('@nestjs/config') as typeof import('@nestjs/config');
   } catch (error) {
-    if (isMissingConfigPackage(error)) throw new CacheConfigurationError(messages.configPackageMissing(), { cause: error });
+    if (isMissingConfigPackage(error))
+      throw new CacheConfigurationError(messages.configPackageMissing(), { cause: error });
     throw error;
   }
 }

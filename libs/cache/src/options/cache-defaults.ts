@@ -1,12 +1,13 @@
 /** The sketch's domains and their TTLs in seconds. */
-export const DEFAULT_DOMAINS: Readonly<Record<string, { readonly ttl: number; readonly prefix: string }>> = Object.freeze({
-  screening: { ttl: 300, prefix: 'screening:' },
-  subject: { ttl: 600, prefix: 'subject:' },
-  org: { ttl: 3600, prefix: 'org:' },
-  compliance: { ttl: 86400, prefix: 'compliance:' },
-  // Sessions follow an idle timeout; 30 minutes is the common default of session stores.
-  session: { ttl: 1800, prefix: 'session:' },
-});
+export const DEFAULT_DOMAINS: Readonly<Record<string, { readonly ttl: number; readonly prefix: string }>> =
+  Object.freeze({
+    screening: { ttl: 300, prefix: 'screening:' },
+    subject: { ttl: 600, prefix: 'subject:' },
+    org: { ttl: 3600, prefix: 'org:' },
+    compliance: { ttl: 86400, prefix: 'compliance:' },
+    // Sessions follow an idle timeout; 30 minutes is the common default of session stores.
+    session: { ttl: 1800, prefix: 'session:' },
+  });
 
 export const BUILT_IN_DOMAIN_NAMES = Object.freeze(Object.keys(DEFAULT_DOMAINS));
 

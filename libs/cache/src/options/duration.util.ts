@@ -35,14 +35,20 @@ function durationMs(value: unknown): number | undefined {
     const match = DURATION_TEXT.exec(value.trim());
     return match ? Number(match[1]) * UNIT_MS[match[2] as DurationUnit] : undefined;
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    Object.getPrototypeOf(value) !== Object.prototype
+  ) {
     return undefined;
   }
   const parts = Object.entries(value);
   if (parts.length === 0) return undefined;
   let ms = 0;
   for (const [unit, amount] of parts) {
-    if (!Object.hasOwn(PART_MS, unit) || typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0) return undefined;
+    if (!Object.hasOwn(PART_MS, unit) || typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0)
+      return undefined;
     ms += amount * PART_MS[unit as keyof DurationParts];
   }
   return ms;
@@ -54,7 +60,8 @@ export function durationMsOr(duration: unknown, fallbackMs: number): number {
   return ms === undefined || ms <= 0 ? fallbackMs : ms;
 }
 
-const EXPECTED = "a positive duration: seconds as a number, a string such as '300ms', '5m' or '2h', or an object such as { minutes: 5 }";
+const EXPECTED =
+  "a positive duration: seconds as a number, a string such as '300ms', '5m' or '2h', or an object such as { minutes: 5 }";
 
 /** The upper bound keeps milliseconds exact and within what Redis accepts for PX. */
 const MAX_MS = Number.MAX_SAFE_INTEGER;
@@ -70,7 +77,8 @@ export function durationToMs(
   errorType: new (message: string) => Error = CacheArgumentError,
 ): number {
   const ms = durationMs(duration);
-  if (ms === undefined || ms <= 0 || ms > MAX_MS) throw new errorType(`${what} must be ${EXPECTED}, got ${describe(duration)}`);
+  if (ms === undefined || ms <= 0 || ms > MAX_MS)
+    throw new errorType(`${what} must be ${EXPECTED}, got ${describe(duration)}`);
   // Sub-millisecond TTLs round up so a tiny positive TTL never becomes "no expiry".
   return Math.max(1, Math.round(ms));
 }
@@ -112,7 +120,9 @@ export function waitToMs(
   const ms = durationMs(seconds);
   if (ms === 0) return 0;
   if (ms === undefined || ms > MAX_TIMER_MS) {
-    throw new errorType(`${what} must be 0 or ${EXPECTED}, up to ${MAX_TIMER_MS / 1000} seconds, got ${describe(seconds)}`);
+    throw new errorType(
+      `${what} must be 0 or ${EXPECTED}, up to ${MAX_TIMER_MS / 1000} seconds, got ${describe(seconds)}`,
+    );
   }
   return durationToMs(seconds, what, errorType);
 }

@@ -38,11 +38,26 @@ export const CACHE_ENV_VARIABLES = {
       [`ELILE_CACHE_TTL_${domain.toUpperCase()}`, `seconds, TTL of the ${domain} domain`],
       [`ELILE_CACHE_PREFIX_${domain.toUpperCase()}`, `key prefix of the ${domain} domain`],
       [`ELILE_CACHE_L1_${domain.toUpperCase()}`, `'true' or 'false', a near cache (L1) for the ${domain} domain`],
-      [`ELILE_CACHE_L1_MAX_ENTRIES_${domain.toUpperCase()}`, `whole number >= 1, most near-cache entries of the ${domain} domain (turns L1 on)`],
-      [`ELILE_CACHE_L1_TTL_${domain.toUpperCase()}`, `seconds, longest a near-cache entry of the ${domain} domain is kept (turns L1 on)`],
-      [`ELILE_CACHE_REFRESH_AHEAD_${domain.toUpperCase()}`, `fraction of the TTL (0 < x < 1) after which ${domain} hits refresh in the background`],
-      [`ELILE_CACHE_GRACE_${domain.toUpperCase()}`, `seconds ${domain} entries are kept past their TTL, served when a reload fails (fail-safe)`],
-      [`ELILE_CACHE_SOFT_TIMEOUT_${domain.toUpperCase()}`, `seconds a ${domain} reload is waited for while a stale value is at hand (needs the grace)`],
+      [
+        `ELILE_CACHE_L1_MAX_ENTRIES_${domain.toUpperCase()}`,
+        `whole number >= 1, most near-cache entries of the ${domain} domain (turns L1 on)`,
+      ],
+      [
+        `ELILE_CACHE_L1_TTL_${domain.toUpperCase()}`,
+        `seconds, longest a near-cache entry of the ${domain} domain is kept (turns L1 on)`,
+      ],
+      [
+        `ELILE_CACHE_REFRESH_AHEAD_${domain.toUpperCase()}`,
+        `fraction of the TTL (0 < x < 1) after which ${domain} hits refresh in the background`,
+      ],
+      [
+        `ELILE_CACHE_GRACE_${domain.toUpperCase()}`,
+        `seconds ${domain} entries are kept past their TTL, served when a reload fails (fail-safe)`,
+      ],
+      [
+        `ELILE_CACHE_SOFT_TIMEOUT_${domain.toUpperCase()}`,
+        `seconds a ${domain} reload is waited for while a stale value is at hand (needs the grace)`,
+      ],
     ]),
   ),
 } as const;
@@ -60,14 +75,17 @@ const PER_DOMAIN = /^ELILE_CACHE_(TTL|PREFIX|L1|L1_MAX_ENTRIES|L1_TTL|REFRESH_AH
 function assertKnownNames(env: Env): void {
   const known = Object.keys(CACHE_ENV_VARIABLES);
   const unknown = Object.keys(env).filter(
-    (name) => env[name] !== undefined && OWN_FAMILIES.some((family) => name.startsWith(family)) && !known.includes(name),
+    (name) =>
+      env[name] !== undefined && OWN_FAMILIES.some((family) => name.startsWith(family)) && !known.includes(name),
   );
   if (unknown.length === 0) return;
   const named = unknown.map((name) => {
     const suggestion = closestName(name, known);
     if (suggestion !== undefined) return `${name} (did you mean ${suggestion}?)`;
     if (PER_DOMAIN.test(name)) {
-      const builtIn = Object.keys(DEFAULT_DOMAINS).map((domain) => domain.toUpperCase()).join(', ');
+      const builtIn = Object.keys(DEFAULT_DOMAINS)
+        .map((domain) => domain.toUpperCase())
+        .join(', ');
       return `${name} (per-domain variables exist for the built-in domains ${builtIn} only; configure other domains in code)`;
     }
     return name;

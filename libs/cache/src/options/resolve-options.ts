@@ -160,7 +160,13 @@ const LOCK_KEYS = keysOf<CacheLockOptions>({
   replicaTimeout: true,
 });
 const HTTP_KEYS = keysOf<CacheHttpOptions>({ trustForwardedHost: true });
-const WARMING_KEYS = keysOf<CacheWarmingOptions>({ await: true, concurrency: true, failOnError: true, jitter: true, fleet: true });
+const WARMING_KEYS = keysOf<CacheWarmingOptions>({
+  await: true,
+  concurrency: true,
+  failOnError: true,
+  jitter: true,
+  fleet: true,
+});
 
 const IOREDIS_HINT = `ioredis's own options go in "redis.ioredis"`;
 
@@ -207,7 +213,9 @@ const seconds = (value: unknown, path: string): number =>
 function timerSeconds(value: unknown, path: string, marginMs = 0): number {
   const ms = seconds(value, path);
   if (ms + marginMs > MAX_TIMER_MS) {
-    fail(`CacheModule option "${path}" must be at most ${Math.floor((MAX_TIMER_MS - marginMs) / 1000)} seconds, got ${describe(value)}`);
+    fail(
+      `CacheModule option "${path}" must be at most ${Math.floor((MAX_TIMER_MS - marginMs) / 1000)} seconds, got ${describe(value)}`,
+    );
   }
   return ms;
 }
@@ -238,7 +246,12 @@ function wholeNumber(value: unknown, path: string, min: number, max = Number.MAX
 function resolveRedis(options: RedisConnectionOptions = {}): ResolvedRedisOptions {
   assertKnownKeys(options, REDIS_KEYS, 'redis', IOREDIS_HINT);
   assertKnownKeys(options.sentinel, SENTINEL_KEYS, 'redis.sentinel', IOREDIS_HINT);
-  assertKnownKeys(options.cluster, CLUSTER_KEYS, 'redis.cluster', `ioredis's Cluster options go in "redis.cluster.options"`);
+  assertKnownKeys(
+    options.cluster,
+    CLUSTER_KEYS,
+    'redis.cluster',
+    `ioredis's Cluster options go in "redis.cluster.options"`,
+  );
   assertNoOwnedIoredisOptions(options.ioredis, 'redis.ioredis');
   assertNoOwnedIoredisOptions(options.cluster?.options, 'redis.cluster.options', CLUSTER_OWNED);
   const url = options.url ?? DEFAULTS.redis.url;
@@ -254,7 +267,12 @@ function resolveRedis(options: RedisConnectionOptions = {}): ResolvedRedisOption
     password: options.password,
     commandTimeoutMs: timerSeconds(commandTimeout ?? DEFAULTS.redis.commandTimeout, 'redis.commandTimeout'),
     readTimeoutMs: cacheDeadline(options.readTimeout, commandTimeout, DEFAULTS.redis.readTimeout, 'redis.readTimeout'),
-    writeTimeoutMs: cacheDeadline(options.writeTimeout, commandTimeout, DEFAULTS.redis.writeTimeout, 'redis.writeTimeout'),
+    writeTimeoutMs: cacheDeadline(
+      options.writeTimeout,
+      commandTimeout,
+      DEFAULTS.redis.writeTimeout,
+      'redis.writeTimeout',
+    ),
     breaker: resolveBreaker(options.breaker),
     connectTimeoutMs: timerSeconds(options.connectTimeout ?? DEFAULTS.redis.connectTimeout, 'redis.connectTimeout'),
     maxConnections: wholeNumber(options.maxConnections ?? DEFAULTS.redis.maxConnections, 'redis.maxConnections', 1),
@@ -309,7 +327,9 @@ function resolveBreaker(options: RedisBreakerOptions = {}): ResolvedBreakerOptio
   atMost(halfOpenAfter, MAX_HALF_OPEN_AFTER_SECONDS, 'redis.breaker.halfOpenAfter');
   const halfOpenAfterMs = timerSeconds(halfOpenAfter, 'redis.breaker.halfOpenAfter');
   if (halfOpenAfterMs < MIN_HALF_OPEN_AFTER_MS) {
-    fail(`CacheModule option "redis.breaker.halfOpenAfter" must be at least ${MIN_HALF_OPEN_AFTER_MS / 1000} seconds, got ${describe(halfOpenAfter)}`);
+    fail(
+      `CacheModule option "redis.breaker.halfOpenAfter" must be at least ${MIN_HALF_OPEN_AFTER_MS / 1000} seconds, got ${describe(halfOpenAfter)}`,
+    );
   }
   return {
     enabled,
@@ -365,22 +385,37 @@ function resolveDomains(
 function resolveL1(l1: CacheDomainOptions['l1'], domain: string): NearCacheSettings | undefined {
   if (l1 === undefined || l1 === false) return undefined;
   const settings: NearCacheOptions = l1 === true ? {} : l1;
-  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) fail(nearMessages.badL1(domain, describe(l1)));
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings))
+    fail(nearMessages.badL1(domain, describe(l1)));
   assertKnownKeys(settings, L1_KEYS, `domains.${domain}.l1`);
   return {
     // lru-cache allocates its index for `max` up front (measured: 50 million took 1.1 GB of RSS at boot).
-    maxEntries: wholeNumber(settings.maxEntries ?? DEFAULTS.l1.maxEntries, `domains.${domain}.l1.maxEntries`, 1, 10_000_000),
+    maxEntries: wholeNumber(
+      settings.maxEntries ?? DEFAULTS.l1.maxEntries,
+      `domains.${domain}.l1.maxEntries`,
+      1,
+      10_000_000,
+    ),
     ttlMs: timerSeconds(settings.ttl ?? DEFAULTS.l1.ttl, `domains.${domain}.l1.ttl`),
   };
 }
 
-function resolveFailSafe({ grace, softTimeout }: Partial<CacheDomainOptions>, domain: string): Pick<ResolvedDomain, 'graceMs' | 'softTimeoutMs'> {
+function resolveFailSafe(
+  { grace, softTimeout }: Partial<CacheDomainOptions>,
+  domain: string,
+): Pick<ResolvedDomain, 'graceMs' | 'softTimeoutMs'> {
   if (grace === undefined) {
-    if (softTimeout !== undefined) fail(`CacheModule option "domains.${domain}.softTimeout" needs "domains.${domain}.grace": without stale values there is nothing to serve when a load is slow`);
+    if (softTimeout !== undefined)
+      fail(
+        `CacheModule option "domains.${domain}.softTimeout" needs "domains.${domain}.grace": without stale values there is nothing to serve when a load is slow`,
+      );
     return {};
   }
   const graceMs = timerSeconds(grace, `domains.${domain}.grace`);
-  return { graceMs, softTimeoutMs: softTimeout === undefined ? undefined : timerSeconds(softTimeout, `domains.${domain}.softTimeout`) };
+  return {
+    graceMs,
+    softTimeoutMs: softTimeout === undefined ? undefined : timerSeconds(softTimeout, `domains.${domain}.softTimeout`),
+  };
 }
 
 function resolveRefreshAhead(ratio: number | undefined, domain: string): number | undefined {
@@ -411,7 +446,10 @@ function resolveLocks(
   assertKnownKeys(options, LOCK_KEYS, 'locks');
   const prefix = options.prefix ?? DEFAULTS.locks.prefix;
   if (typeof prefix !== 'string') fail(`CacheModule option "locks.prefix" must be a string`);
-  const others = [...[...domains.values()].map((d) => [`domain "${d.name}"`, d.prefix]), ['tag indexes', INTERNAL_KEY_PREFIX]];
+  const others = [
+    ...[...domains.values()].map((d) => [`domain "${d.name}"`, d.prefix]),
+    ['tag indexes', INTERNAL_KEY_PREFIX],
+  ];
   for (const [owner, other] of others) {
     if (other.startsWith(prefix) || prefix.startsWith(other)) {
       fail(`CacheModule option "locks.prefix" ("${prefix}") overlaps the prefix "${other}" of ${owner}`);
@@ -425,15 +463,28 @@ function resolveLocks(
   }
   const replicas = wholeNumber(options.replicas ?? DEFAULTS.locks.replicas, 'locks.replicas', 0);
   if (replicas > 0 && redis.cluster) fail(`CacheModule option "locks.replicas" is not supported with "redis.cluster"`);
-  const replicaTimeoutMs = timerSeconds(options.replicaTimeout ?? DEFAULTS.locks.replicaTimeout, 'locks.replicaTimeout');
+  const replicaTimeoutMs = timerSeconds(
+    options.replicaTimeout ?? DEFAULTS.locks.replicaTimeout,
+    'locks.replicaTimeout',
+  );
   if (replicas > 0 && replicaTimeoutMs >= redis.commandTimeoutMs) {
-    fail(`CacheModule option "locks.replicaTimeout" must be below "redis.commandTimeout" (${redis.commandTimeoutMs / 1000} s)`);
+    fail(
+      `CacheModule option "locks.replicaTimeout" must be below "redis.commandTimeout" (${redis.commandTimeoutMs / 1000} s)`,
+    );
   }
   const option = (path: string) => `CacheModule option "${path}"`;
   return {
     prefix,
-    defaultTtlMs: lockTtlToMs(options.defaultTtl ?? DEFAULTS.locks.defaultTtl, option('locks.defaultTtl'), CacheConfigurationError),
-    defaultWaitMs: waitToMs(options.defaultWait ?? DEFAULTS.locks.defaultWait, option('locks.defaultWait'), CacheConfigurationError),
+    defaultTtlMs: lockTtlToMs(
+      options.defaultTtl ?? DEFAULTS.locks.defaultTtl,
+      option('locks.defaultTtl'),
+      CacheConfigurationError,
+    ),
+    defaultWaitMs: waitToMs(
+      options.defaultWait ?? DEFAULTS.locks.defaultWait,
+      option('locks.defaultWait'),
+      CacheConfigurationError,
+    ),
     pollIntervalMs: timerSeconds(options.pollInterval ?? DEFAULTS.locks.pollInterval, 'locks.pollInterval'),
     replicas,
     replicaTimeoutMs,
@@ -453,7 +504,8 @@ function resolveWarming(options: CacheWarmingOptions = {}): ResolvedWarmingOptio
   assertKnownKeys(options, WARMING_KEYS, 'warming');
   const flag = (name: 'await' | 'failOnError'): boolean => {
     const value = options[name] ?? DEFAULTS.warming[name];
-    if (typeof value !== 'boolean') fail(`CacheModule option "warming.${name}" must be true or false, got ${describe(value)}`);
+    if (typeof value !== 'boolean')
+      fail(`CacheModule option "warming.${name}" must be true or false, got ${describe(value)}`);
     return value;
   };
   const jitter = options.jitter ?? DEFAULTS.warming.jitter;
@@ -484,7 +536,9 @@ function resolveCodec(codec: CacheModuleOptions['codec'] = DEFAULTS.codec): Cach
   }
   // The id is one byte of every entry; 1 and 2 are the built-in codecs, which must stay readable.
   if (!Number.isInteger(codec.id) || codec.id < 3 || codec.id > 255) {
-    return fail(`CacheModule option "codec" needs an id that is a whole number from 3 to 255, got ${describe(codec.id)}`);
+    return fail(
+      `CacheModule option "codec" needs an id that is a whole number from 3 to 255, got ${describe(codec.id)}`,
+    );
   }
   return codec;
 }
@@ -504,7 +558,8 @@ export function resolveCacheOptions(options: CacheModuleOptions = {}): ResolvedC
     fail(`CacheModule option "fleetSingleFlight" must be true or false, got ${describe(fleetSingleFlight)}`);
   }
   const domains = resolveDomains(options.domains, fleetSingleFlight);
-  const nearOnCluster = store === 'redis' && redis.cluster ? [...domains.values()].find((domain) => domain.l1) : undefined;
+  const nearOnCluster =
+    store === 'redis' && redis.cluster ? [...domains.values()].find((domain) => domain.l1) : undefined;
   if (nearOnCluster) fail(nearMessages.l1OnCluster(nearOnCluster.name));
   return {
     store,

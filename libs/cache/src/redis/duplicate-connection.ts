@@ -43,7 +43,9 @@ export class DuplicateConnection {
   }
 
   private async open(): Promise<RedisConnection> {
-    const connection = (this.client.connection as { duplicate(overrides: object): RedisConnection }).duplicate(this.overrides);
+    const connection = (this.client.connection as { duplicate(overrides: object): RedisConnection }).duplicate(
+      this.overrides,
+    );
     this.setup(connection);
     this.opened = connection;
     try {

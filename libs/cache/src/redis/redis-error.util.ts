@@ -1,9 +1,4 @@
-import {
-  CacheCommandError,
-  CacheError,
-  CacheTimeoutError,
-  CacheUnavailableError,
-} from '../cache.errors';
+import { CacheCommandError, CacheError, CacheTimeoutError, CacheUnavailableError } from '../cache.errors';
 import { messages, redact } from '../cache.messages';
 
 /**

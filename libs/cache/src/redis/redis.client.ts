@@ -82,7 +82,8 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
       if (!options.cluster) this.deadlines = (this.redis as Redis).options;
       if (options.breaker.enabled) {
         this.breaker = new ConnectionBreaker(options.breaker, isBreakerFailure, () => this.ping(), {
-          opened: (reason) => this.logger.warn(messages.breakerOpened(this.target, options.breaker.threshold, this.reason(reason))),
+          opened: (reason) =>
+            this.logger.warn(messages.breakerOpened(this.target, options.breaker.threshold, this.reason(reason))),
           halfOpen: () => this.logger.log(messages.breakerHalfOpen(this.target)),
           closed: (openForMs, probes) => this.logger.log(messages.breakerClosed(this.target, openForMs, probes)),
         });
@@ -106,7 +107,14 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
 
   /** The circuit breaker's state, openings and refusals (`disabled` without one, or in memory mode). */
   breakerStatus(): BreakerStatus {
-    return this.breaker?.status ?? { state: 'disabled', opened: 0, refused: 0, transitions: { open: 0, 'half-open': 0, closed: 0 } };
+    return (
+      this.breaker?.status ?? {
+        state: 'disabled',
+        opened: 0,
+        refused: 0,
+        transitions: { open: 0, 'half-open': 0, closed: 0 },
+      }
+    );
   }
 
   /**
@@ -205,7 +213,8 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
   async deletePattern(pattern: string): Promise<number> {
     checkKey(pattern);
     const connection = this.connection;
-    const nodes: Redis[] = 'nodes' in connection && connection.isCluster ? connection.nodes('master') : [connection as Redis];
+    const nodes: Redis[] =
+      'nodes' in connection && connection.isCluster ? connection.nodes('master') : [connection as Redis];
     let deleted = 0;
     for (const node of nodes) deleted += await this.deleteMatchingOn(node, pattern, connection !== node);
     return deleted;
@@ -268,7 +277,11 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
   private deadlineOf(kind: CommandKind): number {
     const options = this.options;
     if (!options) return 0;
-    return kind === 'read' ? options.readTimeoutMs : kind === 'write' ? options.writeTimeoutMs : options.commandTimeoutMs;
+    return kind === 'read'
+      ? options.readTimeoutMs
+      : kind === 'write'
+        ? options.writeTimeoutMs
+        : options.commandTimeoutMs;
   }
 
   /**
@@ -367,7 +380,9 @@ export class RedisClient implements OnModuleInit, OnApplicationShutdown {
       this.wasReady = false;
       this.recycling = false;
     });
-    redis.on('error', (error: unknown) => this.errorLog.error('connection', messages.connectionError(this.reason(error))));
+    redis.on('error', (error: unknown) =>
+      this.errorLog.error('connection', messages.connectionError(this.reason(error))),
+    );
   }
 
   /**

@@ -26,7 +26,11 @@ const PROBE = 'x';
  *   `clear()`, `all()`, `ids()` and `length()` SCAN for `prefix + '*'` unescaped, and would reach
  *   other keys) or the TTL is not a whole number of seconds (connect-redis writes it with `EX`).
  */
-export function sessionStoreOptions(redis: RedisClient, registry: CacheRegistry, domain = 'session'): SessionStoreOptions {
+export function sessionStoreOptions(
+  redis: RedisClient,
+  registry: CacheRegistry,
+  domain = 'session',
+): SessionStoreOptions {
   const cache = registry.get(domain);
   // fullKey is namespace + prefix + key for a plain key; the prefix is what precedes the key.
   const prefix = cache.fullKey(PROBE).slice(0, -PROBE.length);

@@ -163,7 +163,12 @@ export class MemoryStore implements CacheStore {
     return expired;
   }
 
-  async expireTagged(tags: readonly TagKeys[], expiredAt: Buffer, graceMs: number, leaseTtlMs: number): Promise<number> {
+  async expireTagged(
+    tags: readonly TagKeys[],
+    expiredAt: Buffer,
+    graceMs: number,
+    leaseTtlMs: number,
+  ): Promise<number> {
     const now = performance.now();
     for (const { invalidatedAt } of tags) {
       this.tagInvalidations.set(invalidatedAt, { at: now, until: now + leaseTtlMs + 1000 });
@@ -190,7 +195,10 @@ export class MemoryStore implements CacheStore {
     const entry = this.entries.get(key);
     if (entry === undefined) return false;
     const timed =
-      entry[0] === EntryCodec.MARK && entry[1] !== 0 && entry.length >= EntryCodec.TIMED_HEAD_LENGTH && (entry[2] & 0b10) !== 0;
+      entry[0] === EntryCodec.MARK &&
+      entry[1] !== 0 &&
+      entry.length >= EntryCodec.TIMED_HEAD_LENGTH &&
+      (entry[2] & 0b10) !== 0;
     if (!timed) {
       this.entries.delete(key);
     } else {

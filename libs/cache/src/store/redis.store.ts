@@ -179,9 +179,18 @@ interface ScriptCommands {
   elileReplaceIf(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<number>;
   elileSetTagged(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<number>;
   elileMarkTagsInvalidated(numberOfKeys: number, ...args: Array<string | number>): Promise<number>;
-  elileDeleteTaggedBatch(numberOfKeys: number, ...args: Array<string | number>): Promise<[deleted: number, drained: number]>;
+  elileDeleteTaggedBatch(
+    numberOfKeys: number,
+    ...args: Array<string | number>
+  ): Promise<[deleted: number, drained: number]>;
   elileExpireEntries(numberOfKeys: number, ...args: Array<string | number | Buffer>): Promise<number>;
-  elileExpireTaggedBatch(key: string, first: number, count: number, expiredAt: Buffer, graceMs: number): Promise<[expired: number, next: number]>;
+  elileExpireTaggedBatch(
+    key: string,
+    first: number,
+    count: number,
+    expiredAt: Buffer,
+    graceMs: number,
+  ): Promise<[expired: number, next: number]>;
 }
 
 const tagKeys = (tags: EntryTags | undefined): string[] =>
@@ -254,7 +263,9 @@ export class RedisStore implements CacheStore {
   }
 
   async setIfAbsent(key: string, value: Buffer, ttlMs: number): Promise<Buffer | undefined> {
-    return (await this.client.run('evalsha', () => this.scripts.elileSetIfAbsentBuffer(key, value, ttlMs))) ?? undefined;
+    return (
+      (await this.client.run('evalsha', () => this.scripts.elileSetIfAbsentBuffer(key, value, ttlMs))) ?? undefined
+    );
   }
 
   async replaceIf(
@@ -309,7 +320,9 @@ export class RedisStore implements CacheStore {
       const chunk = markers.slice(start, start + TAGS_PER_CALL);
       // Remembered a little longer than any lease lives, so every fill that began before is refused.
       calls.push(
-        this.client.run('evalsha', () => this.scripts.elileMarkTagsInvalidated(chunk.length, ...chunk, leaseTtlMs + 1000)),
+        this.client.run('evalsha', () =>
+          this.scripts.elileMarkTagsInvalidated(chunk.length, ...chunk, leaseTtlMs + 1000),
+        ),
       );
     }
     const failures = (await Promise.allSettled(calls)).flatMap((outcome) =>
@@ -343,14 +356,19 @@ export class RedisStore implements CacheStore {
     return counts.reduce((sum, count) => sum + count, 0);
   }
 
-  async expireTagged(tags: readonly TagKeys[], expiredAt: Buffer, graceMs: number, leaseTtlMs: number): Promise<number> {
+  async expireTagged(
+    tags: readonly TagKeys[],
+    expiredAt: Buffer,
+    graceMs: number,
+    leaseTtlMs: number,
+  ): Promise<number> {
     if (tags.length === 0) return 0;
     if (!(await this.markTagsInvalidated(tags, leaseTtlMs))) {
       throw new CacheInvalidationIncompleteError(messages.tagMarkerNotRecorded(0), 0);
     }
     let expired = 0;
     for (const { members } of tags) {
-      for (let first = 0; first >= 0; ) {
+      for (let first = 0; first >= 0;) {
         const [batch, next] = await this.client.run('evalsha', () =>
           this.scripts.elileExpireTaggedBatch(members, first, TAG_BATCH, expiredAt, graceMs),
         );

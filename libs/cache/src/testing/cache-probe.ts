@@ -80,7 +80,11 @@ export class CacheProbe {
   }
 
   /** The entry `key` names in the domain, or undefined when it holds nothing. */
-  async entry(domain: string, key: string, options: ProbeKeyOptions = {}): Promise<Omit<ProbedEntry, 'key'> | undefined> {
+  async entry(
+    domain: string,
+    key: string,
+    options: ProbeKeyOptions = {},
+  ): Promise<Omit<ProbedEntry, 'key'> | undefined> {
     const fullKey = this.registry.get(domain).fullKey(key, options.scope);
     return this.read(fullKey, this.store.ttlOf(fullKey));
   }
@@ -89,9 +93,15 @@ export class CacheProbe {
   stats(domain: string): CacheStats {
     const now = this.registry.get(domain).stats();
     const base = this.baselines.get(domain) ?? now;
-    const counts = Object.fromEntries(COUNTERS.map((name) => [name, now[name] - base[name]])) as Record<Counter, number>;
+    const counts = Object.fromEntries(COUNTERS.map((name) => [name, now[name] - base[name]])) as Record<
+      Counter,
+      number
+    >;
     const errorsByKind = Object.fromEntries(
-      Object.entries(now.errorsByKind).map(([kind, count]) => [kind, count - base.errorsByKind[kind as CacheErrorKind]]),
+      Object.entries(now.errorsByKind).map(([kind, count]) => [
+        kind,
+        count - base.errorsByKind[kind as CacheErrorKind],
+      ]),
     ) as CacheStats['errorsByKind'];
     const reads = counts.hits + counts.misses;
     return { ...counts, errorsByKind, hitRatio: reads === 0 ? 0 : counts.hits / reads };

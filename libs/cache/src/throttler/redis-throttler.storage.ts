@@ -22,7 +22,12 @@ const CLOSED_RETRY_AFTER = 1;
 const MAX_DURATION_MS = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
 
 interface ThrottleCommand {
-  elileThrottle(key: string, ttl: number, limit: number, blockDuration: number): Promise<[number, number, number, number]>;
+  elileThrottle(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+  ): Promise<[number, number, number, number]>;
 }
 
 /** What `increment` answers (the package's index does not export its name). */

@@ -202,7 +202,13 @@ export class CacheWarming implements OnApplicationBootstrap, BeforeApplicationSh
       }
       const done = report('warmed');
       const perSecond = counts.total / Math.max(done.seconds, 0.001);
-      const detail = warmingMessages.detail(counts.filled, counts.present, counts.refused, counts.skipped, counts.errors);
+      const detail = warmingMessages.detail(
+        counts.filled,
+        counts.present,
+        counts.refused,
+        counts.skipped,
+        counts.errors,
+      );
       this.logger.log(warmingMessages.done(domain, counts.total, perSecond, done.seconds, detail));
       if (counts.errors === 0 && shortestTtlMs !== undefined) await this.markWarmed(domain, shortestTtlMs);
       return done;
@@ -232,7 +238,10 @@ export class CacheWarming implements OnApplicationBootstrap, BeforeApplicationSh
       } catch (error) {
         counts.errors++;
         cache.reportWarmingFailure();
-        this.errorLog.warn(`warmer:${warmer.name}`, warmingMessages.warmerFailed(domain, warmer.name, 0, errorMessage(error)));
+        this.errorLog.warn(
+          `warmer:${warmer.name}`,
+          warmingMessages.warmerFailed(domain, warmer.name, 0, errorMessage(error)),
+        );
         continue;
       }
       counts.total += warmup.keys.length;
@@ -286,10 +295,17 @@ export class CacheWarming implements OnApplicationBootstrap, BeforeApplicationSh
     warmer: FoundWarmer,
   ): Promise<FillAbsentResult> {
     try {
-      return await cache.fillAbsent(keys, (absent) => warmup.load(absent), { ttl: warmup.ttl, tags: warmup.tags, jitter });
+      return await cache.fillAbsent(keys, (absent) => warmup.load(absent), {
+        ttl: warmup.ttl,
+        tags: warmup.tags,
+        jitter,
+      });
     } catch (error) {
       cache.reportWarmingFailure(keys.length);
-      this.errorLog.warn(`warmer:${warmer.name}`, warmingMessages.warmerFailed(cache.name, warmer.name, keys.length, errorMessage(error)));
+      this.errorLog.warn(
+        `warmer:${warmer.name}`,
+        warmingMessages.warmerFailed(cache.name, warmer.name, keys.length, errorMessage(error)),
+      );
       return { filled: 0, present: 0, refused: 0, skipped: 0, failed: keys.length };
     }
   }
@@ -305,7 +321,11 @@ export class CacheWarming implements OnApplicationBootstrap, BeforeApplicationSh
     this.logger.log(warmingMessages.waiting(domain));
     for (;;) {
       try {
-        return await this.locks.acquire(key, { autoExtend: true, wait: WAIT_SLICE_SECONDS, signal: this.stopping.signal });
+        return await this.locks.acquire(key, {
+          autoExtend: true,
+          wait: WAIT_SLICE_SECONDS,
+          signal: this.stopping.signal,
+        });
       } catch (error) {
         if (!(error instanceof LockNotAcquiredError)) throw error;
       }
@@ -327,7 +347,11 @@ export class CacheWarming implements OnApplicationBootstrap, BeforeApplicationSh
 
   private async markWarmed(domain: string, windowMs: number): Promise<void> {
     try {
-      await this.store.set(this.markerKey(domain), Buffer.from(new Date().toISOString()), Math.max(1, Math.round(windowMs)));
+      await this.store.set(
+        this.markerKey(domain),
+        Buffer.from(new Date().toISOString()),
+        Math.max(1, Math.round(windowMs)),
+      );
     } catch (error) {
       this.errorLog.warn(`marker:${domain}`, warmingMessages.markerFailed(domain, errorMessage(error)));
     }

@@ -54,7 +54,10 @@ export class WarmerExplorer implements OnModuleInit {
     const className = (prototype.constructor as { name?: string } | undefined)?.name ?? String(wrapper.name);
     const found: Array<{ domain: string; name: string; method: string }> = [];
     for (const method of this.scanner.getAllMethodNames(prototype)) {
-      const domain: unknown = Reflect.getMetadata(CACHE_WARMER_METADATA, (prototype as Record<string, unknown>)[method] as object);
+      const domain: unknown = Reflect.getMetadata(
+        CACHE_WARMER_METADATA,
+        (prototype as Record<string, unknown>)[method] as object,
+      );
       if (typeof domain === 'string') found.push({ domain, name: `${className}#${method}`, method });
     }
     const isClassWarmer = typeof (prototype as Partial<CacheWarmer>).cacheWarmup === 'function';
