@@ -54,4 +54,8 @@ module.exports = {
   coverageThreshold: { global: { lines: 90 } },
   coverageReporters: ['text-summary', 'json-summary'],
   testTimeout: 30000,
+  // Each test file loads its own copy of Nest and the library, and run in one process they add up
+  // (over 100 files, the heap passed 4 GB and the run died). With a limit, Jest runs the files in
+  // a worker it replaces once it holds more than this after a file.
+  workerIdleMemoryLimit: '1GB',
 };
