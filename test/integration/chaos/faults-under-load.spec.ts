@@ -134,8 +134,12 @@ describe('chaos: faults of Redis under a steady load of 200 cached calls/s', () 
       // After the breaker opened, no call waited for a Redis deadline.
       expect(figures.afterOpen).toBeGreaterThan(0);
       expect(figures.slowAfterOpen).toBe(0);
-      // State changes are logged once per outage, never per call.
-      expect(figures.breakerLines).toEqual({ opened: 1, halfOpen: 1, closed: 1 });
+      // State changes are logged once per outage, never per call. A flapping network is several
+      // short outages (a probe can land between two cuts): a few full cycles, each logged once.
+      const { opened, halfOpen, closed } = figures.breakerLines;
+      expect({ halfOpen, closed }).toEqual({ halfOpen: opened, closed: opened });
+      expect(opened).toBeGreaterThanOrEqual(1);
+      expect(opened).toBeLessThanOrEqual(fault.name === 'flapping cuts' ? 4 : 1);
     } else if (fault.opensBreaker === false) {
       expect(app.redis.breakerStatus().opened).toBe(openedBefore);
       expect(figures.breakerLines).toEqual({ opened: 0, halfOpen: 0, closed: 0 });
