@@ -1,25 +1,17 @@
 import type { CacheService } from '@elile/cache';
 import { liveHeapBytes } from '../../support/heap';
-import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../../support/test-redis';
-import { type CacheApp, closeRaw, rawRedis, startCacheApp, waitFor } from '../cache-test-app';
+import { testRedisUrl } from '../../support/test-redis';
+import { closeRaw, rawRedis, waitFor } from '../cache-test-app';
+import { useInstances } from './instances';
 import { NEAR, readUntilKept } from './near-cache-conformance';
 
 type Cache = CacheService<unknown>;
 
-const fileNamespace = uniqueNamespace('near-attack-coherence');
-let testNumber = 0;
-let namespace: string;
-const apps: CacheApp[] = [];
-
-async function instance(maxEntries = 10_000): Promise<Cache> {
-  const app = await startCacheApp({
-    namespace,
-    redis: { url: testRedisUrl() },
-    domains: { [NEAR]: { ttl: 60, l1: { maxEntries, ttl: 60 } } },
-  });
-  apps.push(app);
-  return app.registry.get(NEAR);
-}
+const instances = useInstances('near-attack-coherence', {});
+const instance = async (maxEntries = 10_000): Promise<Cache> =>
+  (await instances.start(undefined, { domains: { [NEAR]: { ttl: 60, l1: { maxEntries, ttl: 60 } } } })).registry.get(
+    NEAR,
+  );
 
 /** B has heard of every write made so far: a sentinel written after them has been dropped on B. */
 async function caughtUp(a: Cache, b: Cache): Promise<void> {
@@ -28,19 +20,6 @@ async function caughtUp(a: Cache, b: Cache): Promise<void> {
   await a.set('sentinel', 'v1');
   await waitFor('B to drop the sentinel', async () => (await b.get('sentinel')) === 'v1');
 }
-
-beforeEach(() => {
-  testNumber += 1;
-  namespace = `${fileNamespace}${testNumber}:`;
-});
-
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-});
-
-afterAll(async () => {
-  await deleteNamespace(testRedisUrl(), fileNamespace);
-});
 
 describe('Coherence races', () => {
   it("read-your-writes under overlapping reads: no read sent before this process's write keeps its older answer", async () => {

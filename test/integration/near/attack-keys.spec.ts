@@ -1,24 +1,12 @@
 import type { CacheService } from '@elile/cache';
-import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../../support/test-redis';
-import { type CacheApp, startCacheApp, waitFor } from '../cache-test-app';
+import { waitFor } from '../cache-test-app';
+import { useInstances } from './instances';
 import { NEAR, readUntilKept } from './near-cache-conformance';
 
 type Cache = CacheService<unknown>;
 
-const fileNamespace = uniqueNamespace('near-attack-keys');
-let testNumber = 0;
-let namespace: string;
-const apps: CacheApp[] = [];
-
-async function instance(): Promise<Cache> {
-  const app = await startCacheApp({
-    namespace,
-    redis: { url: testRedisUrl() },
-    domains: { [NEAR]: { ttl: 60, l1: true } },
-  });
-  apps.push(app);
-  return app.registry.get(NEAR);
-}
+const instances = useInstances('near-attack-keys', { domains: { [NEAR]: { ttl: 60, l1: true } } });
+const instance = async (): Promise<Cache> => (await instances.start()).registry.get(NEAR);
 
 /**
  * Waits until B has heard of every write A made so far: A writes a sentinel key B holds, and
@@ -37,19 +25,6 @@ async function readTwice(a: Cache, b: Cache, key: string): Promise<void> {
   await expect(b.get(key)).resolves.toBe('v1');
   await expect(b.get(key)).resolves.toBe('v1');
 }
-
-beforeEach(() => {
-  testNumber += 1;
-  namespace = `${fileNamespace}${testNumber}:`;
-});
-
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-});
-
-afterAll(async () => {
-  await deleteNamespace(testRedisUrl(), fileNamespace);
-});
 
 // A JS string with a lone surrogate is sent to Redis as UTF-8, where the surrogate becomes U+FFFD;
 // Redis names the key that way in its invalidations. A near cache keyed by the JS string would

@@ -1,46 +1,23 @@
 import type { CacheService } from '@elile/cache';
 import { deferred } from '../../support/deferred';
-import { deleteNamespace, testRedisUrl, uniqueNamespace } from '../../support/test-redis';
-import { type CacheApp, sleep, startCacheApp, waitFor } from '../cache-test-app';
+import { sleep, waitFor } from '../cache-test-app';
+import { useInstances } from './instances';
 
 type Cache = CacheService<unknown>;
 
 /** Refreshed in the last half of a 2 s TTL, with 0.5 s leases. */
 const REFRESHED = 'refreshed';
-const fileNamespace = uniqueNamespace('near-attack-refresh');
-let testNumber = 0;
-let namespace: string;
-const apps: CacheApp[] = [];
-
-async function instance(): Promise<Cache> {
-  const app = await startCacheApp({
-    namespace,
-    redis: { url: testRedisUrl() },
-    leaseTtl: 0.5,
-    domains: { [REFRESHED]: { ttl: 2, l1: true, refreshAhead: 0.5 } },
-  });
-  apps.push(app);
-  return app.registry.get(REFRESHED);
-}
+const instances = useInstances('near-attack-refresh', {
+  leaseTtl: 0.5,
+  domains: { [REFRESHED]: { ttl: 2, l1: true, refreshAhead: 0.5 } },
+});
+const instance = async (): Promise<Cache> => (await instances.start()).registry.get(REFRESHED);
 
 /** Fills `key` through getOrSet, then waits until it is in its refresh window (past 1 s of 2 s). */
 async function filledAndInWindow(cache: Cache, key: string, value: unknown, tags?: string[]): Promise<void> {
   await cache.getOrSet(key, async () => value, { tags });
   await sleep(1100);
 }
-
-beforeEach(() => {
-  testNumber += 1;
-  namespace = `${fileNamespace}${testNumber}:`;
-});
-
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-});
-
-afterAll(async () => {
-  await deleteNamespace(testRedisUrl(), fileNamespace);
-});
 
 describe('Refresh-ahead under attack', () => {
   it('two instances hit the window at once: one loader run for the fleet', async () => {
